@@ -1,0 +1,100 @@
+"""Assembles the python-telegram-bot Application. No business logic lives here."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.request import BaseRequest
+
+from bot import jobs
+from bot.config import ConfigError, Settings
+from bot.db import Database
+from bot.runtime import Runtime
+from bot.services import team
+from handlers import errors, menu, seen, start, tickets
+from handlers import team as team_handlers
+
+log = logging.getLogger(__name__)
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    get_updates_request: BaseRequest | None = None,
+    database: Database | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """The bot, wired: handlers, error handler, jobs; `request` swaps the wire (tests)."""
+    if not settings.token:
+        raise ConfigError(
+            "no bot token: set [telegram] token in the config file or the KEFU_TELEGRAM__TOKEN "
+            "environment variable (the token @BotFather gave you)"
+        )
+    builder = (
+        Application.builder()
+        .token(settings.token)
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
+        .rate_limiter(AIORateLimiter(max_retries=settings.telegram.send_retries))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if settings.telegram.api_base_url:
+        builder = builder.base_url(settings.telegram.api_base_url)
+        builder = builder.base_file_url(
+            settings.telegram.api_base_file_url
+            or settings.telegram.api_base_url.replace("/bot", "/file/bot")
+        )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(get_updates_request or request)
+    app = builder.build()
+    app.bot_data["runtime"] = Runtime(
+        settings=settings,
+        db=database or Database(settings.database.url, echo=settings.database.echo),
+    )
+    seen.register(app)
+    start.register(app)
+    tickets.register(app)
+    team_handlers.register(app)
+    app.add_error_handler(errors.on_error)
+    return app
+
+
+def runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+    return app.bot_data["runtime"]
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    rt = runtime(app)
+    team_settings = rt.settings.team
+    await team.sync_config(
+        rt.db,
+        managers=team_settings.managers,
+        agents=team_settings.agents,
+        chat_id=team_settings.chat_id,
+    )
+    code = await team.issue_setup_code(rt.db)
+    if code is not None:
+        # Printed, not logged: it is for the person starting the bot, and single-use.
+        print(
+            f"\nNo manager is configured. In your team group, send:\n\n    /setup {code}\n\n"
+            "The sender becomes a manager and that group the team chat.\n",
+            flush=True,
+        )
+    await menu.refresh_commands(app.bot, rt)
+    jobs.schedule(app)
+    log.info("Kefu is up as @%s", app.bot.username)
+
+
+async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    await runtime(app).db.dispose()
+
+
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.EDITED_MESSAGE,
+    Update.MY_CHAT_MEMBER,
+]

@@ -1,0 +1,226 @@
+"""The tables. Every timestamp is stored as naive UTC and read back as aware UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database: the same on SQLite and PostgreSQL."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ts(*, nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+def _user_id(*, primary_key: bool = False, nullable: bool = True, index: bool = False) -> Any:
+    # Telegram ids exceed 32 bits.
+    return Field(
+        default=None,
+        sa_column=Column(BigInteger, primary_key=primary_key, nullable=nullable, index=index),
+    )
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    MANAGER = "manager"
+
+
+class Category(StrEnum):
+    PRODUCT = "product"
+    LOGISTICS = "logistics"
+    SERVICE = "service"
+    OTHER = "other"
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Person(SQLModel, table=True):
+    """Everyone the bot has seen; team members carry a role."""
+
+    user_id: int = _user_id(primary_key=True)
+    username: str | None = Field(default=None, index=True, max_length=64)
+    full_name: str = Field(default="", max_length=256)
+    language_code: str | None = Field(default=None, max_length=16)
+    has_private_chat: bool = False
+    role: str | None = Field(default=None, max_length=16, index=True)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class TeamSetting(SQLModel, table=True):
+    """Small key/value facts set from chat, such as the team chat chosen by /setup."""
+
+    __tablename__ = "team_setting"
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class Ticket(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    description: str = Field(sa_column=Column(Text, nullable=False))
+    category: str = Field(default=Category.OTHER, max_length=16, index=True)
+    order_ref: str | None = Field(default=None, max_length=128)
+    customer_name: str | None = Field(default=None, max_length=256)
+    customer_user_id: int | None = _user_id(index=True)
+    customer_chat_id: int | None = _user_id()
+    customer_language: str | None = Field(default=None, max_length=16)
+    agent_id: int = _user_id(nullable=False, index=True)
+    created_by: int = _user_id(nullable=False)
+    origin_chat_id: int | None = _user_id()
+    status: str = Field(default=TicketStatus.OPEN, max_length=16, index=True)
+    received_at: datetime = _ts(nullable=False, index=True)
+    logged_at: datetime = _ts(nullable=False, index=True)
+    resolved_at: datetime | None = _ts(index=True)
+    closed_at: datetime | None = _ts()
+    quality: int | None = None
+    quality_overridden: bool = False
+    # Each reopen starts a new round of follow-ups and a fresh survey.
+    round: int = 1
+    reopen_count: int = 0
+    link_token: str = Field(max_length=64, unique=True)
+
+
+class TicketEvent(SQLModel, table=True):
+    """The audit trail: who did what to a ticket, and when."""
+
+    __tablename__ = "ticket_event"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    at: datetime = _ts(nullable=False)
+    actor_id: int | None = _user_id()
+    kind: str = Field(max_length=32)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class Survey(SQLModel, table=True):
+    """One satisfaction survey per resolution round of a ticket."""
+
+    __table_args__ = (UniqueConstraint("ticket_id", "round"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    round: int = 1
+    status: str = Field(default="pending", max_length=16, index=True)
+    created_at: datetime = _ts(nullable=False)
+    sent_at: datetime | None = _ts(index=True)
+    chat_id: int | None = _user_id()
+    message_id: int | None = None
+    reminded_at: datetime | None = _ts()
+    answered_at: datetime | None = _ts(index=True)
+    expired_at: datetime | None = _ts()
+    rating: int | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text))
+    comment_until: datetime | None = _ts()
+
+
+class Refund(SQLModel, table=True):
+    """A refund on a ticket, counted on the team-local day it was recorded."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    dispute: bool = False
+    recorded_at: datetime = _ts(nullable=False)
+    day: date = Field(index=True)
+    recorded_by: int | None = _user_id()
+
+
+class DailyOrders(SQLModel, table=True):
+    __tablename__ = "daily_orders"
+    day: date = Field(primary_key=True)
+    orders: int = Field(ge=0)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class SkillRating(SQLModel, table=True):
+    __tablename__ = "skill_rating"
+    id: int | None = Field(default=None, primary_key=True)
+    agent_id: int = _user_id(nullable=False, index=True)
+    rating: int
+    rated_by: int = _user_id(nullable=False)
+    rated_at: datetime = _ts(nullable=False)
+
+
+class Outbox(SQLModel, table=True):
+    """A message that must reach Telegram: written in the same transaction as its cause.
+
+    `dedupe_key` is unique, so claiming work (a follow-up level, a day's digest, a survey
+    round) is an insert that can only succeed once, whichever process or restart tries it.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=128, unique=True)
+    kind: str = Field(max_length=32)
+    chat_id: int | None = _user_id()
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    created_at: datetime = _ts(nullable=False)
+    not_before: datetime = _ts(nullable=False)
+    attempts: int = 0
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    message_id: int | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+
+    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+
+
+class FlowState(SQLModel, table=True):
+    """A guided conversation in progress, in the database so any replica can continue it."""
+
+    __tablename__ = "flow_state"
+    chat_id: int = _user_id(primary_key=True)
+    user_id: int = _user_id(primary_key=True)
+    flow: str = Field(max_length=32)
+    step: str = Field(max_length=32)
+    data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    updated_at: datetime = _ts(nullable=False)
+
+
+class ProcessedUpdate(SQLModel, table=True):
+    """Update ids already handled, so a redelivered update is not processed twice."""
+
+    __tablename__ = "processed_update"
+    update_id: int = _user_id(primary_key=True)
+    at: datetime = _ts(nullable=False, index=True)
+
+
+class JobRun(SQLModel, table=True):
+    """A unique row per scheduled run (e.g. one digest per day), claimed before any work."""
+
+    __tablename__ = "job_run"
+    __table_args__ = (UniqueConstraint("name", "run_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    run_key: str = Field(max_length=64)
+    claimed_at: datetime = _ts(nullable=False)
+    owner: str | None = Field(default=None, max_length=64)
+    finished_at: datetime | None = _ts()

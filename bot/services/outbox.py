@@ -1,0 +1,150 @@
+"""Messages that must reach Telegram, queued in the same transaction as what caused them.
+
+Enqueueing is idempotent by `dedupe_key`: a follow-up level, a day's digest or a survey
+round can be enqueued by any number of processes and restarts and still exists once.
+Delivery claims a row for a short lease, so two dispatchers never send the same row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import clock
+from bot.db import Database
+from bot.models import Outbox
+
+LEASE = timedelta(seconds=60)
+MAX_ATTEMPTS = 8
+
+
+@dataclass(frozen=True)
+class Pending:
+    id: int
+    kind: str
+    chat_id: int | None
+    payload: dict[str, Any]
+    attempts: int
+    dedupe_key: str
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    key: str,
+    kind: str,
+    chat_id: int | None,
+    payload: dict[str, Any],
+    not_before: datetime | None = None,
+) -> bool:
+    """Queue a message unless one with this key exists; True when this call queued it."""
+    now = clock.now()
+    values = {
+        "dedupe_key": key,
+        "kind": kind,
+        "chat_id": chat_id,
+        "payload": payload,
+        "status": "pending",
+        "created_at": now,
+        "not_before": not_before or now,
+        "attempts": 0,
+    }
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
+
+
+async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pending]:
+    """Lease up to `limit` due messages to `owner`; expired leases are up for grabs again."""
+    now = clock.now()
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(Outbox.id)
+            .where(
+                Outbox.status == "pending",
+                col(Outbox.not_before) <= now,
+                or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
+            )
+            .order_by(col(Outbox.not_before), col(Outbox.id))
+            .limit(limit)
+        )
+        candidates = list(rows)
+    claimed: list[Pending] = []
+    for outbox_id in candidates:
+        async with db.transaction() as session:
+            # A conditional update is the claim: only one process can flip an unleased row.
+            result = await session.exec(  # type: ignore[call-overload]
+                update(Outbox)
+                .where(
+                    col(Outbox.id) == outbox_id,
+                    Outbox.status == "pending",
+                    or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
+                )
+                .values(claimed_by=owner, claimed_until=now + LEASE, attempts=Outbox.attempts + 1)
+            )
+            if not result.rowcount:
+                continue
+            row = await session.get(Outbox, outbox_id)
+            assert row is not None and row.id is not None
+            claimed.append(
+                Pending(
+                    row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key
+                )
+            )
+    return claimed
+
+
+async def mark_sent(db: Database, outbox_id: int, *, message_id: int | None) -> None:
+    async with db.transaction() as session:
+        row = await session.get(Outbox, outbox_id)
+        if row is not None:
+            row.status, row.sent_at, row.message_id = "sent", clock.now(), message_id
+            row.claimed_until = None
+
+
+async def mark_failed(
+    db: Database, outbox_id: int, *, error: str, retry_in: timedelta | None
+) -> str:
+    """Record a failed attempt; retried after `retry_in`, or given up when None or exhausted."""
+    async with db.transaction() as session:
+        row = await session.get(Outbox, outbox_id)
+        if row is None:
+            return "gone"
+        row.last_error = error[:2000]
+        row.claimed_until = None
+        if retry_in is None or row.attempts >= MAX_ATTEMPTS:
+            row.status = "failed"
+        else:
+            row.not_before = clock.now() + retry_in
+        return row.status
+
+
+async def cancel(session: AsyncSession, key_prefix: str) -> int:
+    """Drop messages not yet sent whose key starts with `key_prefix` (e.g. a resolved ticket's follow-ups)."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(col(Outbox.dedupe_key).startswith(key_prefix), Outbox.status == "pending")
+        .values(status="cancelled")
+    )
+    return int(result.rowcount or 0)
+
+
+async def next_due(db: Database) -> datetime | None:
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(Outbox.not_before)
+            .where(Outbox.status == "pending")
+            .order_by(col(Outbox.not_before))
+            .limit(1)
+        )
+        return rows.first()

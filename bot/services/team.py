@@ -1,0 +1,235 @@
+"""Who is on the team, which chat is the team chat, and the one-time setup code."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import clock
+from bot.db import Database
+from bot.i18n import N_
+from bot.models import Person, Role, TeamSetting
+from bot.services.errors import InvalidInput, NotAllowed, NotFound
+
+TEAM_CHAT_KEY = "team_chat_id"
+SETUP_CODE_KEY = "setup_code_sha256"
+
+
+@dataclass(frozen=True)
+class SeenUser:
+    """What an update tells us about a Telegram user."""
+
+    user_id: int
+    full_name: str
+    username: str | None = None
+    language_code: str | None = None
+    private_chat: bool = False
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: int
+    name: str
+    username: str | None
+    role: Role | None
+    has_private_chat: bool
+
+    @property
+    def mention(self) -> str:
+        return f"@{self.username}" if self.username else self.name
+
+
+def _member(person: Person) -> Member:
+    return Member(
+        user_id=person.user_id,
+        name=person.full_name or str(person.user_id),
+        username=person.username,
+        role=Role(person.role) if person.role else None,
+        has_private_chat=person.has_private_chat,
+    )
+
+
+async def _upsert(session: AsyncSession, user: SeenUser) -> Person:
+    person = await session.get(Person, user.user_id)
+    if person is None:
+        person = Person(user_id=user.user_id, updated_at=clock.now())
+        session.add(person)
+    person.full_name = user.full_name[:256]
+    if user.username:
+        # Usernames move between accounts; the newest holder keeps it.
+        await _release_username(session, user.username, user.user_id)
+    person.username = user.username
+    person.language_code = user.language_code
+    person.has_private_chat = person.has_private_chat or user.private_chat
+    person.updated_at = clock.now()
+    return person
+
+
+async def _release_username(session: AsyncSession, username: str, keeper: int) -> None:
+    stale = await session.exec(
+        select(Person).where(
+            func.lower(Person.username) == username.lower(), Person.user_id != keeper
+        )
+    )
+    for other in stale:
+        other.username = None
+
+
+async def record_seen(db: Database, user: SeenUser) -> None:
+    """Remember a user's name, handle and language so they can be named later."""
+    async with db.transaction() as session:
+        await _upsert(session, user)
+
+
+async def role_of(db: Database, user_id: int) -> Role | None:
+    async with db.transaction() as session:
+        person = await session.get(Person, user_id)
+        return Role(person.role) if person and person.role else None
+
+
+async def get_member(db: Database, user_id: int) -> Member | None:
+    async with db.transaction() as session:
+        person = await session.get(Person, user_id)
+        return _member(person) if person else None
+
+
+async def members(db: Database) -> list[Member]:
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(Person)
+            .where(col(Person.role).is_not(None))
+            .order_by(Person.role, Person.user_id)
+        )
+        return [_member(person) for person in rows]
+
+
+async def managers(db: Database) -> list[Member]:
+    return [m for m in await members(db) if m.role is Role.MANAGER]
+
+
+async def find_person(db: Database, ref: str) -> Member:
+    """A user named by numeric id or by an @username the bot has seen."""
+    ref = ref.strip()
+    async with db.transaction() as session:
+        if ref.lstrip("-").isdigit():
+            person = await session.get(Person, int(ref))
+            if person is None:
+                raise NotFound(
+                    N_("I have not seen user %(ref)s yet; ask them to send me a message first."),
+                    ref=ref,
+                )
+            return _member(person)
+        if not ref.startswith("@") or len(ref) < 2:
+            raise InvalidInput(
+                N_("Name a person by user id, by @username, or reply to their message.")
+            )
+        rows = await session.exec(
+            select(Person).where(func.lower(Person.username) == ref[1:].lower())
+        )
+        person = rows.first()
+        if person is None:
+            raise NotFound(
+                N_("I have not seen %(ref)s yet; ask them to send me a message first."), ref=ref
+            )
+        return _member(person)
+
+
+async def set_role(
+    db: Database, *, actor_id: int, target: SeenUser | int, role: Role | None
+) -> Member:
+    """Add (`role` given) or remove (`None`) a team member. Managers only."""
+    async with db.transaction() as session:
+        actor = await session.get(Person, actor_id)
+        if actor is None or actor.role != Role.MANAGER:
+            raise NotAllowed(N_("Only managers can change the team."))
+        if isinstance(target, SeenUser):
+            person = await _upsert(session, target)
+        else:
+            person = await session.get(Person, target)
+            if person is None:
+                raise NotFound(
+                    N_("I have not seen user %(ref)s yet; ask them to send me a message first."),
+                    ref=target,
+                )
+        if role is None and person.role == Role.MANAGER:
+            raise NotAllowed(
+                N_("%(name)s is a manager; managers are changed in the config file."),
+                name=person.full_name,
+            )
+        if role is Role.AGENT and person.role == Role.MANAGER:
+            raise InvalidInput(N_("%(name)s is already a manager."), name=person.full_name)
+        person.role = role.value if role else None
+        person.updated_at = clock.now()
+        return _member(person)
+
+
+async def sync_config(
+    db: Database, *, managers: list[int], agents: list[int], chat_id: int | None
+) -> None:
+    """Make the configured team members and team chat true in the database."""
+    async with db.transaction() as session:
+        for user_id, role in [
+            *((a, Role.AGENT) for a in agents),
+            *((m, Role.MANAGER) for m in managers),
+        ]:
+            person = await session.get(Person, user_id)
+            if person is None:
+                person = Person(user_id=user_id, updated_at=clock.now())
+                session.add(person)
+            person.role = role.value
+        if chat_id is not None:
+            await _put_setting(session, TEAM_CHAT_KEY, str(chat_id))
+
+
+async def team_chat_id(db: Database) -> int | None:
+    async with db.transaction() as session:
+        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+        return int(setting.value) if setting else None
+
+
+async def _put_setting(session: AsyncSession, key: str, value: str) -> None:
+    setting = await session.get(TeamSetting, key)
+    if setting is None:
+        session.add(TeamSetting(key=key, value=value))
+    else:
+        setting.value = value
+
+
+def _digest(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+async def issue_setup_code(db: Database) -> str | None:
+    """A fresh one-time code while the team has no manager; None once it has one."""
+    async with db.transaction() as session:
+        count = await session.exec(
+            select(func.count()).select_from(Person).where(Person.role == Role.MANAGER)
+        )
+        if count.one():
+            return None
+        code = "-".join(secrets.token_hex(2).upper() for _ in range(3))
+        await _put_setting(session, SETUP_CODE_KEY, _digest(code))
+        return code
+
+
+async def complete_setup(db: Database, *, code: str, user: SeenUser, chat_id: int) -> Member:
+    """The sender becomes a manager and this chat the team chat; the code is spent."""
+    async with db.transaction() as session:
+        setting = await session.get(TeamSetting, SETUP_CODE_KEY)
+        if setting is None:
+            raise NotAllowed(N_("Set-up is already complete; ask a manager to add you."))
+        if not hmac.compare_digest(setting.value, _digest(code)):
+            raise InvalidInput(
+                N_("That set-up code is not right. Check the code `kefu run` printed.")
+            )
+        await session.delete(setting)
+        person = await _upsert(session, user)
+        person.role = Role.MANAGER.value
+        await _put_setting(session, TEAM_CHAT_KEY, str(chat_id))
+        return _member(person)

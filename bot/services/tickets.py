@@ -1,0 +1,348 @@
+"""Ticket operations: log, show, list, note, assign, resolve, reopen, link the customer."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import clock
+from bot.db import Database
+from bot.i18n import N_
+from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
+from bot.services import surveys
+from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound, ticket_not_found
+from bot.services.team import SeenUser, _upsert
+
+MAX_DESCRIPTION = 2000
+MAX_NOTE = 2000
+MAX_FIELD = 128
+LIST_LIMIT = 30
+
+
+class Scope(StrEnum):
+    MINE = "mine"
+    OPEN = "open"
+    OVERDUE = "overdue"
+    ALL = "all"
+
+
+@dataclass(frozen=True)
+class Note:
+    at: datetime
+    author: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TicketView:
+    number: int
+    status: TicketStatus
+    category: Category
+    description: str
+    order_ref: str | None
+    customer_name: str | None
+    customer_linked: bool
+    customer_chat_id: int | None
+    customer_language: str | None
+    agent_id: int
+    agent_name: str
+    received_at: datetime
+    logged_at: datetime
+    resolved_at: datetime | None
+    quality: int | None
+    round: int
+    link_token: str
+    notes: tuple[Note, ...] = field(default=())
+
+    def age(self, now: datetime) -> timedelta:
+        return (self.resolved_at or now) - self.received_at
+
+
+@dataclass(frozen=True)
+class NewTicket:
+    description: str
+    category: Category = Category.OTHER
+    order_ref: str | None = None
+    customer_name: str | None = None
+    received_at: datetime | None = None
+
+
+async def _view(session: AsyncSession, ticket: Ticket, *, with_notes: bool = False) -> TicketView:
+    agent = await session.get(Person, ticket.agent_id)
+    notes: tuple[Note, ...] = ()
+    if with_notes:
+        rows = await session.exec(
+            select(TicketEvent, Person)
+            .join(Person, col(Person.user_id) == col(TicketEvent.actor_id), isouter=True)
+            .where(TicketEvent.ticket_id == ticket.id, TicketEvent.kind == "note")
+            .order_by(col(TicketEvent.id))
+        )
+        notes = tuple(
+            Note(event.at, person.full_name if person else "?", event.detail or "")
+            for event, person in rows
+        )
+    assert ticket.id is not None
+    return TicketView(
+        number=ticket.id,
+        status=TicketStatus(ticket.status),
+        category=Category(ticket.category),
+        description=ticket.description,
+        order_ref=ticket.order_ref,
+        customer_name=ticket.customer_name,
+        customer_linked=ticket.customer_user_id is not None,
+        customer_chat_id=ticket.customer_chat_id,
+        customer_language=ticket.customer_language,
+        agent_id=ticket.agent_id,
+        agent_name=(agent.full_name if agent and agent.full_name else str(ticket.agent_id)),
+        received_at=ticket.received_at,
+        logged_at=ticket.logged_at,
+        resolved_at=ticket.resolved_at,
+        quality=ticket.quality,
+        round=ticket.round,
+        link_token=ticket.link_token,
+        notes=notes,
+    )
+
+
+async def _team_member(session: AsyncSession, user_id: int) -> Person:
+    person = await session.get(Person, user_id)
+    if person is None or person.role is None:
+        raise NotAllowed(N_("Only team agents and managers can do that."))
+    return person
+
+
+async def _ticket(session: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
+    statement = select(Ticket).where(Ticket.id == number)
+    if lock:
+        statement = statement.with_for_update()
+    ticket = (await session.exec(statement)).first()
+    if ticket is None:
+        raise ticket_not_found(number)
+    return ticket
+
+
+def _event(
+    ticket: Ticket, actor_id: int | None, kind: str, detail: str | None = None
+) -> TicketEvent:
+    assert ticket.id is not None
+    return TicketEvent(
+        ticket_id=ticket.id, at=clock.now(), actor_id=actor_id, kind=kind, detail=detail
+    )
+
+
+def check_description(description: str) -> None:
+    """Refuse an empty or over-long description."""
+    if not description.strip():
+        raise InvalidInput(
+            N_("Please describe the problem, e.g. /ticket Parcel arrived broken order:A123")
+        )
+    if len(description) > MAX_DESCRIPTION:
+        raise InvalidInput(
+            N_("The description is too long (%(length)s characters; at most %(limit)s)."),
+            length=len(description),
+            limit=MAX_DESCRIPTION,
+        )
+
+
+def _validate(new: NewTicket, now: datetime) -> None:
+    check_description(new.description)
+    for value in (new.order_ref, new.customer_name):
+        if value is not None and len(value) > MAX_FIELD:
+            raise InvalidInput(
+                N_("Order references and names are at most %(limit)s characters."), limit=MAX_FIELD
+            )
+    if new.received_at is not None and new.received_at > now:
+        raise InvalidInput(N_("The received date cannot be in the future."))
+
+
+async def create(
+    db: Database,
+    *,
+    creator_id: int,
+    new: NewTicket,
+    customer: SeenUser | None = None,
+    origin_chat_id: int | None = None,
+) -> TicketView:
+    """Log a ticket for its creator; `customer` links a customer already in the chat."""
+    now = clock.now()
+    _validate(new, now)
+    async with db.transaction() as session:
+        await _team_member(session, creator_id)
+        ticket = Ticket(
+            description=new.description.strip(),
+            category=new.category,
+            order_ref=new.order_ref,
+            customer_name=new.customer_name or (customer.full_name if customer else None),
+            agent_id=creator_id,
+            created_by=creator_id,
+            origin_chat_id=origin_chat_id,
+            received_at=new.received_at or now,
+            logged_at=now,
+            link_token=secrets.token_urlsafe(16),
+        )
+        if customer is not None:
+            await _upsert(session, customer)
+            ticket.customer_user_id = customer.user_id
+            ticket.customer_language = customer.language_code
+            if customer.private_chat:
+                ticket.customer_chat_id = customer.user_id
+        session.add(ticket)
+        await session.flush()
+        session.add(_event(ticket, creator_id, "created"))
+        return await _view(session, ticket)
+
+
+async def show(db: Database, number: int, *, viewer_id: int) -> TicketView:
+    async with db.transaction() as session:
+        await _team_member(session, viewer_id)
+        return await _view(session, await _ticket(session, number), with_notes=True)
+
+
+async def listing(
+    db: Database, *, scope: Scope, viewer_id: int, overdue_after: timedelta
+) -> list[TicketView]:
+    """Tickets for `/tickets`: open ones oldest first, or the newest for `all`."""
+    now = clock.now()
+    async with db.transaction() as session:
+        await _team_member(session, viewer_id)
+        statement = select(Ticket)
+        if scope is Scope.ALL:
+            statement = statement.order_by(col(Ticket.id).desc())
+        else:
+            statement = statement.where(Ticket.status == TicketStatus.OPEN).order_by(
+                col(Ticket.received_at), col(Ticket.id)
+            )
+            if scope is Scope.MINE:
+                statement = statement.where(Ticket.agent_id == viewer_id)
+            elif scope is Scope.OVERDUE:
+                statement = statement.where(col(Ticket.received_at) < now - overdue_after)
+        rows = await session.exec(statement.limit(LIST_LIMIT))
+        return [await _view(session, ticket) for ticket in rows]
+
+
+async def count_open(db: Database) -> int:
+    async with db.transaction() as session:
+        result = await session.exec(
+            select(func.count()).select_from(Ticket).where(Ticket.status == TicketStatus.OPEN)
+        )
+        return int(result.one())
+
+
+async def add_note(db: Database, number: int, *, actor_id: int, text: str) -> TicketView:
+    text = text.strip()
+    if not text:
+        raise InvalidInput(
+            N_("Write the note after the ticket number, e.g. /note 12 called the courier.")
+        )
+    if len(text) > MAX_NOTE:
+        raise InvalidInput(
+            N_("The note is too long (%(length)s characters; at most %(limit)s)."),
+            length=len(text),
+            limit=MAX_NOTE,
+        )
+    async with db.transaction() as session:
+        await _team_member(session, actor_id)
+        ticket = await _ticket(session, number)
+        session.add(_event(ticket, actor_id, "note", text))
+        return await _view(session, ticket)
+
+
+async def assign(db: Database, number: int, *, actor_id: int, agent_id: int) -> TicketView:
+    async with db.transaction() as session:
+        await _team_member(session, actor_id)
+        agent = await session.get(Person, agent_id)
+        if agent is None or agent.role not in (Role.AGENT, Role.MANAGER):
+            raise InvalidInput(
+                N_("%(name)s is not on the team; a manager can add them with /agent add."),
+                name=agent.full_name if agent else agent_id,
+            )
+        ticket = await _ticket(session, number, lock=True)
+        if ticket.status != TicketStatus.OPEN:
+            raise Conflict(N_("Ticket #%(number)s is not open; reopen it first."), number=number)
+        ticket.agent_id = agent_id
+        session.add(_event(ticket, actor_id, "assigned", str(agent_id)))
+        return await _view(session, ticket)
+
+
+async def resolve(
+    db: Database, number: int, *, actor_id: int, root_cause_found: bool
+) -> TicketView:
+    """Resolve with the agent's own quality call: root cause found and fixed 10, else 8."""
+    async with db.transaction() as session:
+        await _team_member(session, actor_id)
+        ticket = await _ticket(session, number, lock=True)
+        if ticket.status != TicketStatus.OPEN:
+            raise Conflict(N_("Ticket #%(number)s is already resolved."), number=number)
+        now = clock.now()
+        ticket.status = TicketStatus.RESOLVED
+        ticket.resolved_at = max(now, ticket.received_at)
+        if not ticket.quality_overridden:
+            ticket.quality = 10 if root_cause_found else 8
+        session.add(_event(ticket, actor_id, "resolved", "root" if root_cause_found else "noroot"))
+        await surveys.on_resolved(session, ticket)
+        return await _view(session, ticket)
+
+
+async def reopen(db: Database, number: int, *, actor_id: int) -> TicketView:
+    """The problem came back: open again, quality 5, a new round of follow-ups."""
+    async with db.transaction() as session:
+        await _team_member(session, actor_id)
+        ticket = await _ticket(session, number, lock=True)
+        if ticket.status == TicketStatus.OPEN:
+            raise Conflict(N_("Ticket #%(number)s is already open."), number=number)
+        ticket.status = TicketStatus.OPEN
+        ticket.resolved_at = None
+        ticket.closed_at = None
+        ticket.quality = 5
+        ticket.quality_overridden = False
+        ticket.round += 1
+        ticket.reopen_count += 1
+        session.add(_event(ticket, actor_id, "reopened"))
+        await surveys.on_reopened(session, ticket)
+        return await _view(session, ticket)
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    ticket: TicketView
+    newly_linked: bool
+
+
+async def link_customer(db: Database, *, token: str, customer: SeenUser) -> LinkResult:
+    """Bind the customer who opened a ticket's deep link to that ticket (and only that one)."""
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(Ticket).where(Ticket.link_token == token).with_for_update()
+        )
+        ticket = rows.first()
+        if ticket is None:
+            raise NotFound(
+                N_("This link does not belong to any ticket. Please ask the agent for a new one.")
+            )
+        if ticket.customer_user_id not in (None, customer.user_id):
+            raise NotAllowed(N_("This ticket link has already been used by someone else."))
+        person = await _upsert(session, customer)
+        if (
+            person.role is not None
+            and ticket.customer_user_id is None
+            and customer.user_id == ticket.agent_id
+        ):
+            raise InvalidInput(
+                N_("This is the customer's link: forward it to the customer instead of opening it.")
+            )
+        newly = ticket.customer_user_id is None
+        ticket.customer_user_id = customer.user_id
+        ticket.customer_chat_id = customer.user_id
+        ticket.customer_language = customer.language_code
+        if not ticket.customer_name:
+            ticket.customer_name = customer.full_name
+        if newly:
+            session.add(_event(ticket, customer.user_id, "linked"))
+            await surveys.on_linked(session, ticket)
+        return LinkResult(await _view(session, ticket), newly)

@@ -1,0 +1,187 @@
+"""What every handler shares: the runtime, who is asking, the role check, the error replies."""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+from telegram import Chat, Message, Update, User
+from telegram.ext import ContextTypes
+
+from bot.i18n import _, normalise, set_language
+from bot.models import Role
+from bot.runtime import Runtime
+from bot.services import team
+from bot.services.errors import KefuError
+from bot.services.team import SeenUser
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+class Where(Enum):
+    """Where a command may be used."""
+
+    ANYWHERE = "anywhere"
+    # Team data is shown only in private chats and the team chat, never in a customer group.
+    PRIVATE_OR_TEAM = "private_or_team"
+    GROUP = "group"
+    PRIVATE = "private"
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The person behind an update, as Kefu sees them."""
+
+    user: SeenUser
+    role: Role | None
+    chat_id: int
+    private: bool
+    team_chat: bool
+
+    @property
+    def user_id(self) -> int:
+        return self.user.user_id
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.MANAGER
+
+
+def runtime(context: Context) -> Runtime:
+    return context.application.bot_data["runtime"]
+
+
+def seen_user(user: User, chat: Chat | None) -> SeenUser:
+    return SeenUser(
+        user_id=user.id,
+        full_name=user.full_name,
+        username=user.username,
+        language_code=user.language_code,
+        private_chat=chat is not None and chat.type == Chat.PRIVATE,
+    )
+
+
+def esc(value: object) -> str:
+    """User text inside our HTML messages."""
+    return html.escape(str(value), quote=False)
+
+
+def mention(user_id: int, name: str) -> str:
+    return f'<a href="tg://user?id={user_id}">{esc(name)}</a>'
+
+
+def language_for(rt: Runtime, role: Role | None, user: SeenUser) -> str:
+    """Team members read the team's language; customers their own Telegram language."""
+    if role is not None:
+        return rt.settings.team.language
+    return normalise(user.language_code, rt.settings.team.language)
+
+
+def local_time(rt: Runtime, moment: datetime) -> str:
+    return moment.astimezone(rt.settings.team.tz).strftime("%Y-%m-%d %H:%M")
+
+
+async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(text, do_quote=False, **kwargs)
+
+
+async def identify(update: Update, context: Context) -> Caller | None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or chat is None:
+        return None
+    rt = runtime(context)
+    role = await team.role_of(rt.db, user.id)
+    team_chat = await team.team_chat_id(rt.db)
+    caller = Caller(
+        user=seen_user(user, chat),
+        role=role,
+        chat_id=chat.id,
+        private=chat.type == Chat.PRIVATE,
+        team_chat=team_chat is not None and chat.id == team_chat,
+    )
+    set_language(language_for(rt, role, caller.user))
+    return caller
+
+
+Handler = Callable[[Update, Context, Caller], Awaitable[None]]
+
+
+def command(
+    *, role: Role | None = Role.AGENT, where: Where = Where.ANYWHERE
+) -> Callable[[Handler], Callable[[Update, Context], Awaitable[None]]]:
+    """Guard a handler: identify the caller, check role and chat, turn refusals into replies.
+
+    `role=None` lets anyone in; AGENT lets agents and managers in; MANAGER only managers.
+    """
+
+    def wrap(handler: Handler) -> Callable[[Update, Context], Awaitable[None]]:
+        @functools.wraps(handler)
+        async def guarded(update: Update, context: Context) -> None:
+            caller = await identify(update, context)
+            if caller is None:
+                return
+            if not _role_allows(role, caller.role):
+                await reply(update, _refusal(role))
+                return
+            if not _place_allows(where, caller):
+                await reply(update, _wrong_place(where))
+                return
+            try:
+                await handler(update, context, caller)
+            except KefuError as refusal:
+                await reply(update, render_refusal(refusal))
+
+        guarded.required_role = role  # type: ignore[attr-defined]
+        return guarded
+
+    return wrap
+
+
+def _role_allows(required: Role | None, actual: Role | None) -> bool:
+    if required is None:
+        return True
+    if required is Role.AGENT:
+        return actual in (Role.AGENT, Role.MANAGER)
+    return actual is Role.MANAGER
+
+
+def _place_allows(where: Where, caller: Caller) -> bool:
+    if where is Where.PRIVATE_OR_TEAM:
+        return caller.private or caller.team_chat
+    if where is Where.GROUP:
+        return not caller.private
+    if where is Where.PRIVATE:
+        return caller.private
+    return True
+
+
+def _refusal(required: Role | None) -> str:
+    if required is Role.MANAGER:
+        return _("Sorry, only managers can use this command.")
+    return _(
+        "Sorry, this command is for the after-sales team. If you need help with an order, please contact the shop's customer service."
+    )
+
+
+def _wrong_place(where: Where) -> str:
+    if where is Where.GROUP:
+        return _("Please use this command in the team group.")
+    if where is Where.PRIVATE:
+        return _("Please use this command in a private chat with me.")
+    return _("Team data is shown only in the team chat or a private chat with me.")
+
+
+def render_refusal(refusal: KefuError) -> str:
+    text = _(refusal.message)
+    return esc(text % refusal.params if refusal.params else text)

@@ -1,0 +1,37 @@
+"""The last line of defence: log what broke, with context, and tell the person in plain words."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError
+
+from bot.db import DatabaseUnavailable
+from bot.i18n import _
+from handlers.common import Context, reply
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: Context) -> None:
+    error = context.error
+    where = ""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        user = update.effective_user
+        where = f"update {update.update_id} chat {chat.id if chat else '-'} user {user.id if user else '-'}"
+    if isinstance(error, DatabaseUnavailable):
+        log.warning("database unavailable while handling %s: %s", where or "a job", error)
+        text = _("The database is not reachable right now. Please try again in a moment.")
+    elif isinstance(error, NetworkError | Forbidden) and not isinstance(update, Update):
+        log.warning("Telegram call failed in a job: %s", error)
+        return
+    else:
+        log.error("handler failed for %s", where or "a job", exc_info=error)
+        text = _("Sorry, something went wrong on my side. It has been logged; please try again.")
+    if isinstance(update, Update):
+        try:
+            await reply(update, text)
+        except Exception as exc:  # the chat may be the very thing that fails
+            log.warning("could not tell the user about the failure: %s", exc)

@@ -1,0 +1,87 @@
+"""How tickets and their fields read in chat."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.i18n import N_, _
+from bot.models import Category, TicketStatus
+from bot.services.tickets import TicketView
+from handlers.common import esc
+
+STATUS_NAMES = {
+    TicketStatus.OPEN: N_("open"),
+    TicketStatus.RESOLVED: N_("resolved"),
+    TicketStatus.CLOSED: N_("closed"),
+}
+CATEGORY_NAMES = {
+    Category.PRODUCT: N_("product"),
+    Category.LOGISTICS: N_("logistics"),
+    Category.SERVICE: N_("service"),
+    Category.OTHER: N_("other"),
+}
+
+
+def status_name(status: TicketStatus) -> str:
+    return _(STATUS_NAMES[status])
+
+
+def category_name(category: Category) -> str:
+    return _(CATEGORY_NAMES[category])
+
+
+def duration(delta: timedelta) -> str:
+    """A short age such as "4d 3h" or "35m"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return _("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
+    return _("%(minutes)sm") % {"minutes": minutes}
+
+
+def summary(ticket: TicketView, limit: int = 60) -> str:
+    text = (
+        ticket.description
+        if len(ticket.description) <= limit
+        else ticket.description[: limit - 1] + "…"
+    )
+    return esc(text)
+
+
+def line(ticket: TicketView, now: datetime) -> str:
+    """One line of a ticket list."""
+    return _("#%(number)s · %(status)s · %(age)s · %(agent)s — %(summary)s") % {
+        "number": ticket.number,
+        "status": status_name(ticket.status),
+        "age": duration(ticket.age(now)),
+        "agent": esc(ticket.agent_name),
+        "summary": summary(ticket, 50),
+    }
+
+
+def card(ticket: TicketView, now: datetime, local: str, *, with_notes: bool = True) -> str:
+    """The full ticket, as /show answers it. `local` is the received time in the team zone."""
+    customer = esc(ticket.customer_name) if ticket.customer_name else _("unknown")
+    linked = _("linked") if ticket.customer_linked else _("not linked yet")
+    lines = [
+        _("<b>Ticket #%(number)s</b> · %(status)s · %(category)s")
+        % {
+            "number": ticket.number,
+            "status": status_name(ticket.status),
+            "category": category_name(ticket.category),
+        },
+        esc(ticket.description),
+        _("Customer: %(customer)s (%(linked)s)") % {"customer": customer, "linked": linked},
+        _("Order: %(order)s") % {"order": esc(ticket.order_ref) if ticket.order_ref else "—"},
+        _("Agent: %(agent)s") % {"agent": esc(ticket.agent_name)},
+        _("Received: %(when)s (%(age)s)") % {"when": local, "age": duration(ticket.age(now))},
+    ]
+    if ticket.quality is not None:
+        lines.append(_("Quality: %(quality)s") % {"quality": ticket.quality})
+    if with_notes and ticket.notes:
+        lines.append(_("Notes:"))
+        lines.extend(f"• {esc(note.author)}: {esc(note.text)}" for note in ticket.notes)
+    return "\n".join(lines)

@@ -1,0 +1,35 @@
+"""Remember everyone who writes, so agents can be named by @username later."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from telegram import Update
+from telegram.ext import Application, TypeHandler
+
+from bot.services import team
+from bot.services.team import SeenUser
+from handlers.common import Context, runtime, seen_user
+
+_CACHE_KEY = "seen_cache"
+
+
+async def record(update: Update, context: Context) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    if user is None or user.is_bot:
+        return
+    cache: dict[int, SeenUser] = context.application.bot_data.setdefault(_CACHE_KEY, {})
+    known = cache.get(user.id)
+    seen = seen_user(user, chat)
+    # The database keeps "has a private chat" once true; mirror that so nothing flaps.
+    seen = replace(
+        seen, private_chat=seen.private_chat or (known is not None and known.private_chat)
+    )
+    if seen == known:
+        return  # writing on every update would double the database load
+    await team.record_seen(runtime(context).db, seen)
+    cache[user.id] = seen
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, record), group=-1)

@@ -1,0 +1,54 @@
+"""/start (the customer's deep link lands here) and /help."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.i18n import _
+from bot.services import tickets
+from handlers import render
+from handlers.common import Caller, Context, command, esc, reply, runtime
+from handlers.menu import commands_for
+
+
+@command(role=None)
+async def start(update: Update, context: Context, caller: Caller) -> None:
+    """Greet; with a ticket payload, link this customer to that ticket."""
+    payload = (context.args or [""])[0]
+    if not payload or not caller.private:
+        await reply(
+            update, _("Hello! I am Kefu, the after-sales assistant.") + "\n\n" + _help_text(caller)
+        )
+        return
+    result = await tickets.link_customer(runtime(context).db, token=payload, customer=caller.user)
+    ticket = result.ticket
+    await reply(
+        update,
+        _(
+            "Thank you. You are following ticket #%(number)s: “%(summary)s”.\nStatus: %(status)s. "
+            "We will message you here when it is resolved."
+        )
+        % {
+            "number": ticket.number,
+            "summary": render.summary(ticket),
+            "status": render.status_name(ticket.status),
+        },
+    )
+
+
+@command(role=None)
+async def help_command(update: Update, context: Context, caller: Caller) -> None:
+    """List the commands the sender may use."""
+    await reply(update, _help_text(caller))
+
+
+def _help_text(caller: Caller) -> str:
+    lines = [_("Commands you can use:")]
+    lines += [f"/{name} — {esc(description)}" for name, description in commands_for(caller.role)]
+    return "\n".join(lines)
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler("help", help_command))

@@ -1,0 +1,398 @@
+"""The ticket conversation: log, list, show, note, assign, resolve, reopen."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.helpers import create_deep_linked_url
+
+from bot import clock
+from bot.i18n import N_, _
+from bot.models import Category, Role
+from bot.services import flows, team, tickets
+from bot.services.errors import InvalidInput
+from bot.services.team import SeenUser
+from bot.services.tickets import NewTicket, Scope, TicketView
+from handlers import parse, render
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    esc,
+    local_time,
+    reply,
+    runtime,
+    seen_user,
+)
+
+TICKET_FLOW = "ticket"
+
+
+def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
+    """`/ticket` sent as a reply in a group links the person replied to."""
+    message = update.effective_message
+    if caller.private or message is None or message.reply_to_message is None:
+        return None
+    author = message.reply_to_message.from_user
+    if author is None or author.is_bot or author.id == caller.user_id:
+        return None
+    return seen_user(author, None)
+
+
+async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
+    link = create_deep_linked_url(context.bot.username, ticket.link_token)
+    if ticket.customer_linked:
+        text = _("Ticket #%(number)s logged (%(category)s) and linked to %(customer)s.")
+    else:
+        text = _(
+            "Ticket #%(number)s logged (%(category)s).\n"
+            "Forward this link to the customer so they can follow the ticket and rate the service:\n%(link)s"
+        )
+    await reply(
+        update,
+        text
+        % {
+            "number": ticket.number,
+            "category": render.category_name(ticket.category),
+            "customer": esc(ticket.customer_name or ""),
+            "link": link,
+        },
+    )
+
+
+@command(role=Role.AGENT)
+async def ticket(update: Update, context: Context, caller: Caller) -> None:
+    """Log a ticket: /ticket <description> [order:REF] [cat:…] [customer:NAME] [received:DATE]."""
+    rt = runtime(context)
+    text = " ".join(context.args or [])
+    customer = _customer_from_reply(update, caller)
+    if not text.strip():
+        await flows.start(
+            rt.db,
+            chat_id=caller.chat_id,
+            user_id=caller.user_id,
+            name=TICKET_FLOW,
+            step="description",
+        )
+        if customer is not None:
+            await flows.advance(
+                rt.db,
+                chat_id=caller.chat_id,
+                user_id=caller.user_id,
+                step="description",
+                customer=customer.__dict__,
+            )
+        await reply(
+            update, _("New ticket. What is the problem? Describe it in one message (or /cancel).")
+        )
+        return
+    new = parse.new_ticket(text, rt.settings.team.tz)
+    created = await tickets.create(
+        rt.db, creator_id=caller.user_id, new=new, customer=customer, origin_chat_id=caller.chat_id
+    )
+    await _logged(update, context, created)
+
+
+@command(role=Role.AGENT)
+async def cancel(update: Update, context: Context, caller: Caller) -> None:
+    """Leave the guided ticket flow."""
+    finished = await flows.finish(
+        runtime(context).db, chat_id=caller.chat_id, user_id=caller.user_id
+    )
+    await reply(
+        update, _("Cancelled; nothing was saved.") if finished else _("There is nothing to cancel.")
+    )
+
+
+def _category_buttons() -> InlineKeyboardMarkup:
+    row = [
+        InlineKeyboardButton(
+            render.category_name(category), callback_data=f"flow:cat:{category.value}"
+        )
+        for category in Category
+    ]
+    return InlineKeyboardMarkup(
+        [row[:2], row[2:], [InlineKeyboardButton(_("Skip"), callback_data="flow:cat:skip")]]
+    )
+
+
+def _skip_order_button() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(_("Skip"), callback_data="flow:order:skip")]]
+    )
+
+
+async def flow_text(update: Update, context: Context) -> None:
+    """A plain message continues a guided ticket flow, if the sender has one going."""
+    message, user, chat = update.effective_message, update.effective_user, update.effective_chat
+    if message is None or user is None or chat is None or not message.text:
+        return
+    rt = runtime(context)
+    flow = await flows.current(rt.db, chat_id=chat.id, user_id=user.id)
+    if flow is None or flow.name != TICKET_FLOW:
+        return
+    await _flow_message(update, context)
+
+
+async def _flow_step(update: Update, context: Context, caller: Caller, answer: str | None) -> None:
+    rt = runtime(context)
+    where = {"chat_id": caller.chat_id, "user_id": caller.user_id}
+    flow = await flows.current(rt.db, **where)
+    if flow is None or flow.name != TICKET_FLOW:
+        await reply(update, _("That ticket draft is gone; start again with /ticket."))
+        return
+    if flow.step == "description":
+        if not answer or not answer.strip():
+            await reply(update, _("Please describe the problem in words (or /cancel)."))
+            return
+        tickets.check_description(answer)
+        await flows.advance(rt.db, step="category", description=answer.strip(), **where)
+        await reply(update, _("Which category?"), reply_markup=_category_buttons())
+    elif flow.step == "category":
+        await reply(
+            update,
+            _("Please choose a category with the buttons (or /cancel)."),
+            reply_markup=_category_buttons(),
+        )
+    elif flow.step == "order":
+        done = await flows.finish(rt.db, **where)
+        if done is None:
+            return
+        customer = SeenUser(**done.data["customer"]) if "customer" in done.data else None
+        new = NewTicket(
+            description=done.data["description"],
+            category=Category(done.data.get("category") or Category.OTHER),
+            order_ref=answer.strip() if answer else None,
+        )
+        created = await tickets.create(
+            rt.db,
+            creator_id=caller.user_id,
+            new=new,
+            customer=customer,
+            origin_chat_id=caller.chat_id,
+        )
+        await _logged(update, context, created)
+
+
+@command(role=Role.AGENT)
+async def _flow_message(update: Update, context: Context, caller: Caller) -> None:
+    message = update.effective_message
+    await _flow_step(update, context, caller, message.text if message else None)
+
+
+@command(role=Role.AGENT)
+async def flow_button(update: Update, context: Context, caller: Caller) -> None:
+    """Category and skip buttons of the guided flow."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    rt = runtime(context)
+    where = {"chat_id": caller.chat_id, "user_id": caller.user_id}
+    _prefix, field, value = query.data.split(":", 2)
+    flow = await flows.current(rt.db, **where)
+    if flow is None or flow.name != TICKET_FLOW:
+        await query.answer(_("This ticket draft is no longer open."))
+        return
+    await query.answer()
+    if field == "cat" and flow.step == "category":
+        chosen = None if value == "skip" else Category(value)
+        await flows.advance(rt.db, step="order", category=chosen.value if chosen else None, **where)
+        await query.edit_message_reply_markup(None)
+        await reply(
+            update, _("Order reference? Send it, or press Skip."), reply_markup=_skip_order_button()
+        )
+    elif field == "order" and flow.step == "order":
+        await query.edit_message_reply_markup(None)
+        await _flow_step(update, context, caller, None)
+
+
+@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+async def list_tickets(update: Update, context: Context, caller: Caller) -> None:
+    """List tickets: /tickets [mine|open|overdue|all]."""
+    rt = runtime(context)
+    word = (context.args or ["open"])[0].lower()
+    try:
+        scope = Scope(word)
+    except ValueError:
+        await reply(
+            update, _("Use /tickets mine, /tickets open, /tickets overdue or /tickets all.")
+        )
+        return
+    overdue_after = timedelta(days=rt.settings.followup.remind_after_days)
+    found = await tickets.listing(
+        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=overdue_after
+    )
+    if not found:
+        await reply(update, _("No tickets here."))
+        return
+    now = clock.now()
+    if scope is Scope.OVERDUE:
+        escalate = timedelta(days=rt.settings.followup.escalate_after_days)
+        over5 = [t for t in found if t.age(now) > escalate]
+        over3 = [t for t in found if t.age(now) <= escalate]
+        lines = [
+            _("<b>Open over %(days)s days</b>")
+            % {"days": _days(rt.settings.followup.escalate_after_days)}
+        ]
+        lines += [render.line(t, now) for t in over5] or ["—"]
+        lines.append(
+            _("<b>Open over %(days)s days</b>")
+            % {"days": _days(rt.settings.followup.remind_after_days)}
+        )
+        lines += [render.line(t, now) for t in over3] or ["—"]
+    else:
+        lines = [render.line(t, now) for t in found]
+    await reply(update, "\n".join(lines))
+
+
+def _days(value: float) -> str:
+    return f"{value:g}"
+
+
+@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+async def show(update: Update, context: Context, caller: Caller) -> None:
+    """Show one ticket with its notes: /show N."""
+    rt = runtime(context)
+    number = parse.ticket_number(_first(context.args))
+    found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
+    await reply(update, render.card(found, clock.now(), local_time(rt, found.received_at)))
+
+
+@command(role=Role.AGENT)
+async def note(update: Update, context: Context, caller: Caller) -> None:
+    """Add a note: /note N text."""
+    args = context.args or []
+    number = parse.ticket_number(_first(args))
+    await tickets.add_note(
+        runtime(context).db, number, actor_id=caller.user_id, text=" ".join(args[1:])
+    )
+    await reply(update, _("Note added to #%(number)s.") % {"number": number})
+
+
+@command(role=Role.AGENT)
+async def assign(update: Update, context: Context, caller: Caller) -> None:
+    """Hand a ticket to another agent: /assign N @agent (or reply to their message)."""
+    rt = runtime(context)
+    args = context.args or []
+    number = parse.ticket_number(_first(args))
+    agent = await _named_person(update, rt, args[1:])
+    moved = await tickets.assign(rt.db, number, actor_id=caller.user_id, agent_id=agent.user_id)
+    await reply(
+        update,
+        _("#%(number)s is now assigned to %(agent)s.")
+        % {"number": number, "agent": esc(moved.agent_name)},
+    )
+
+
+async def _named_person(update: Update, rt: object, args: list[str]) -> team.Member:
+    message = update.effective_message
+    if args:
+        return await team.find_person(rt.db, args[0])  # type: ignore[attr-defined]
+    if message and message.reply_to_message and message.reply_to_message.from_user:
+        author = message.reply_to_message.from_user
+        await team.record_seen(rt.db, seen_user(author, None))  # type: ignore[attr-defined]
+        member = await team.get_member(rt.db, author.id)  # type: ignore[attr-defined]
+        assert member is not None
+        return member
+    raise InvalidInput(N_("Name the agent: a user id, an @username, or reply to their message."))
+
+
+def _resolve_buttons(number: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("Root cause found and fixed"), callback_data=f"resolve:{number}:root"
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    _("Root cause not found"), callback_data=f"resolve:{number}:noroot"
+                )
+            ],
+        ]
+    )
+
+
+@command(role=Role.AGENT)
+async def resolve(update: Update, context: Context, caller: Caller) -> None:
+    """Resolve a ticket: /resolve N [root|noroot]."""
+    args = context.args or []
+    number = parse.ticket_number(_first(args))
+    if len(args) < 2:
+        await reply(
+            update,
+            _("Was the root cause of #%(number)s found and fixed?") % {"number": number},
+            reply_markup=_resolve_buttons(number),
+        )
+        return
+    word = args[1].lower()
+    if word not in ("root", "noroot"):
+        raise InvalidInput(
+            N_("Write /resolve N root (root cause found and fixed) or /resolve N noroot.")
+        )
+    await _resolve(update, context, caller, number, root=word == "root")
+
+
+@command(role=Role.AGENT)
+async def resolve_button(update: Update, context: Context, caller: Caller) -> None:
+    """The two buttons /resolve N asks with."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    _prefix, number, word = query.data.split(":")
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await _resolve(update, context, caller, int(number), root=word == "root")
+
+
+async def _resolve(
+    update: Update, context: Context, caller: Caller, number: int, *, root: bool
+) -> None:
+    done = await tickets.resolve(
+        runtime(context).db, number, actor_id=caller.user_id, root_cause_found=root
+    )
+    text = _("#%(number)s resolved (quality %(quality)s).") % {
+        "number": number,
+        "quality": done.quality,
+    }
+    if not done.customer_linked:
+        text += "\n" + _(
+            "The customer has not opened the ticket link, so no survey can be sent yet."
+        )
+    await reply(update, text)
+
+
+@command(role=Role.AGENT)
+async def reopen(update: Update, context: Context, caller: Caller) -> None:
+    """Reopen a resolved ticket: /reopen N (quality becomes 5)."""
+    number = parse.ticket_number(_first(context.args))
+    await tickets.reopen(runtime(context).db, number, actor_id=caller.user_id)
+    await reply(update, _("#%(number)s reopened; its quality is now 5.") % {"number": number})
+
+
+def _first(args: list[str] | None) -> str:
+    if not args:
+        raise InvalidInput(N_("Give the ticket number, e.g. 12 or #12."))
+    return args[0]
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("ticket", ticket))
+    app.add_handler(CommandHandler("cancel", cancel))
+    app.add_handler(CommandHandler("tickets", list_tickets))
+    app.add_handler(CommandHandler("show", show))
+    app.add_handler(CommandHandler("note", note))
+    app.add_handler(CommandHandler("assign", assign))
+    app.add_handler(CommandHandler("resolve", resolve))
+    app.add_handler(CommandHandler("reopen", reopen))
+    app.add_handler(
+        CallbackQueryHandler(resolve_button, pattern=r"^resolve:\d{1,9}:(root|noroot)$")
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            flow_button, pattern=r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$"
+        )
+    )
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, flow_text))

@@ -1,0 +1,108 @@
+"""Fixtures: every database test runs on SQLite and on PostgreSQL (`--db` narrows it)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlmodel import SQLModel
+
+import bot.models  # noqa: F401  (the tables to truncate)
+from bot import clock, migrate
+from tests.harness import Kefu, settings_for
+
+PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql", "all"),
+        default="all",
+        help="which databases the database tests run on (default: both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "db_url" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        kinds = ["sqlite", "postgresql"] if choice == "all" else [choice]
+        metafunc.parametrize("db_url", kinds, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file; each test gets a copy (migrating per test would be slow)."""
+    path = tmp_path_factory.mktemp("template") / "kefu.db"
+    migrate.upgrade_sync(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+def _pg_dsn(database: str) -> str:
+    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A database of our own on the local PostgreSQL, migrated once, dropped at the end."""
+    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        connection = await asyncpg.connect(PG_ADMIN_DSN)
+        try:
+            await connection.execute(sql)
+        finally:
+            await connection.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    url = "postgresql+asyncpg://" + _pg_dsn(name).split("://", 1)[1]
+    try:
+        migrate.upgrade_sync(url)
+        yield name
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        target = tmp_path / "kefu.db"
+        shutil.copy(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+        return
+    name: str = request.getfixturevalue("pg_database")
+    tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
+
+    async def truncate() -> None:
+        connection = await asyncpg.connect(_pg_dsn(name))
+        try:
+            await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        finally:
+            await connection.close()
+
+    asyncio.run(truncate())
+    yield "postgresql+asyncpg://" + _pg_dsn(name).split("://", 1)[1]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_clock() -> Iterator[None]:
+    clock.reset()
+    yield
+    clock.reset()
+
+
+@pytest.fixture
+async def kefu(db_url: str) -> AsyncIterator[Kefu]:
+    """The bot with a configured team, running against a fake Telegram."""
+    running = await Kefu(settings_for(db_url)).start()
+    try:
+        yield running
+    finally:
+        await running.stop()

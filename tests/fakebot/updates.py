@@ -1,0 +1,175 @@
+"""Builders for incoming Bot API updates (plain dicts, or `telegram.Update` via `to_update`)."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import re
+import time
+from typing import Any
+
+from telegram import Bot, Update
+
+from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage
+
+_COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, the unit of Telegram entity offsets."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def command_entities(text: str) -> list[JSON]:
+    """The `bot_command` entity Telegram attaches to a leading /command[@bot]."""
+    match = _COMMAND_RE.match(text)
+    if not match:
+        return []
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}]
+
+
+def _message_dict(message: JSON | SentMessage) -> JSON:
+    """Accept a SentMessage, a Message dict or an update dict holding a message."""
+    if isinstance(message, SentMessage):
+        return copy.deepcopy(message.result)
+    return copy.deepcopy(message.get("message", message))
+
+
+class UpdateFactory:
+    """Makes realistic incoming updates with increasing update_id / message_id.
+
+    Pass the `FakeTelegram` to share message ids with the bot's messages (as in real chats)
+    and let it know about incoming messages, so replies to them carry `reply_to_message`.
+    """
+
+    def __init__(
+        self,
+        telegram: FakeTelegram | None = None,
+        *,
+        bot_username: str = BOT_USERNAME,
+        first_update_id: int = 1,
+    ) -> None:
+        self.telegram = telegram
+        self.bot_username = bot_username
+        self._update_ids = itertools.count(first_update_id)
+        self._message_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._chats: dict[int, JSON] = {}
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
+    def _next_message_id(self, chat_id: int) -> int:
+        if self.telegram is not None:
+            return self.telegram.next_message_id(chat_id)
+        return next(self._message_ids)
+
+    @staticmethod
+    def user(
+        user_id: int,
+        first_name: str,
+        username: str | None = None,
+        language_code: str | None = "en",
+        *,
+        last_name: str | None = None,
+    ) -> JSON:
+        """A (non-bot) User object."""
+        user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
+        for key, value in (
+            ("last_name", last_name),
+            ("username", username),
+            ("language_code", language_code),
+        ):
+            if value is not None:
+                user[key] = value
+        return user
+
+    @staticmethod
+    def private_chat(user: JSON) -> JSON:
+        """The private Chat of `user` with the bot (chat id = user id)."""
+        chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        for key in ("last_name", "username"):
+            if key in user:
+                chat[key] = user[key]
+        return chat
+
+    def group_chat(
+        self, chat_id: int, title: str = "Kefu support team", chat_type: str = "supergroup"
+    ) -> JSON:
+        """A group Chat; registered so later messages to `chat_id` use it."""
+        chat = {"id": chat_id, "type": chat_type, "title": title}
+        self._chats[chat_id] = chat
+        return dict(chat)
+
+    def _chat(self, user: JSON, chat_id: int, chat_type: str | None) -> JSON:
+        if chat_id in self._chats and chat_type in (None, self._chats[chat_id]["type"]):
+            return dict(self._chats[chat_id])
+        if (chat_type or ("private" if chat_id > 0 else "supergroup")) == "private":
+            return {**self.private_chat(user), "id": chat_id}
+        return self.group_chat(chat_id, f"Group {chat_id}", chat_type or "supergroup")
+
+    def message(
+        self,
+        user: JSON,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str | None = None,
+        reply_to: JSON | SentMessage | None = None,
+        date: int | None = None,
+    ) -> JSON:
+        """An update with a text message; a leading /command gets its bot_command entity."""
+        msg: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "from": dict(user),
+            "chat": self._chat(user, chat_id, chat_type),
+            "date": date or int(time.time()),
+            "text": text,
+        }
+        if entities := command_entities(text):
+            msg["entities"] = entities
+        if reply_to is not None:
+            replied = _message_dict(reply_to)
+            replied.pop("reply_to_message", None)  # Telegram nests only one level
+            msg["reply_to_message"] = replied
+        return self._update("message", msg)
+
+    def command(self, user: JSON, chat_id: int, command: str, *args: str, **kwargs: Any) -> JSON:
+        """`/command args...`, addressed as /command@bot in groups (like Telegram clients)."""
+        text = f"/{command.lstrip('/')}"
+        if chat_id < 0 or kwargs.get("chat_type") not in (None, "private"):
+            text += f"@{self.bot_username}"
+        return self.message(user, chat_id, " ".join([text, *args]), **kwargs)
+
+    def callback(
+        self,
+        user: JSON,
+        message: JSON | SentMessage,
+        data: str,
+        chat_id: int | None = None,
+    ) -> JSON:
+        """An update with a button press on `message` (normally a bot message)."""
+        msg = _message_dict(message)
+        if chat_id is not None and msg["chat"]["id"] != chat_id:
+            raise ValueError(f"message belongs to chat {msg['chat']['id']}, not {chat_id}")
+        query = {
+            "id": f"cbq-{next(self._query_ids)}",
+            "from": dict(user),
+            "chat_instance": f"ci{msg['chat']['id']}",
+            "message": msg,
+            "data": data,
+        }
+        return self._update("callback_query", query)
+
+    def _update(self, kind: str, payload: JSON) -> JSON:
+        update = {"update_id": self.next_update_id(), kind: payload}
+        if self.telegram is not None:
+            self.telegram.observe(update)
+        return update
+
+    @staticmethod
+    def to_update(update: JSON, bot: Bot) -> Update:
+        """Parse an update dict the way PTB parses what getUpdates returned."""
+        parsed = Update.de_json(copy.deepcopy(update), bot)
+        assert parsed is not None
+        return parsed
