@@ -249,11 +249,7 @@ def _markdown_v2_error(text: str) -> str | None:
             or (ch == "!" and not text.startswith("![", i))
             or (ch == ">" and i > 0 and text[i - 1] != "\n")
         ):
-            offset = len(text[:i].encode())
-            return (
-                f"Character '{ch}' is reserved and must be escaped with the preceding '\\' "
-                f"(byte offset {offset})"
-            )
+            return f"Character '{ch}' is reserved and must be escaped with the preceding '\\'"
         i += 1
     return None
 
@@ -602,10 +598,10 @@ class FakeTelegram:
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
     def _check_text(self, text: Any, parse_mode: str | None, *, caption: bool) -> None:
+        if not caption and not str(text or "").strip():
+            raise ApiError(400, "Bad Request: message text is empty")
         if not self.strict or text is None:
             return
-        if not caption and not str(text).strip():
-            raise ApiError(400, "Bad Request: message text is empty")
         if len(str(text)) > (1024 if caption else 4096):
             what = "message caption is too long" if caption else "message is too long"
             raise ApiError(400, f"Bad Request: {what}")
@@ -692,12 +688,14 @@ class FakeTelegram:
         self._req_chat(params)
         self._check_text(params.get("caption"), params.get("parse_mode"), caption=True)
         upload = self._file(params, kind)
-        self._file_seq += 1
-        file_id = f"FAKE-{kind}-{self._file_seq}"
-        self._files[file_id] = upload  # so the bot can re-send it by file_id
+        file_id = params.get(kind)
+        if not isinstance(file_id, str) or file_id not in self._files:
+            self._file_seq += 1
+            file_id = f"FAKE-{kind}-{self._file_seq}"
+            self._files[file_id] = upload  # so the bot can re-send it by file_id
         meta: JSON = {
             "file_id": file_id,
-            "file_unique_id": f"U{self._file_seq}",
+            "file_unique_id": f"U-{file_id}",
             "file_size": len(upload.content),
         }
         if kind == "photo":
@@ -727,8 +725,9 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message to edit not found")
         return live
 
-    def _record_edit(self, method: str, params: JSON, live: SentMessage | None) -> Any:
-        markup = self._markup(params)
+    def _record_edit(
+        self, method: str, params: JSON, live: SentMessage | None, markup: JSON | None
+    ) -> Any:
         self._edits.append(
             Edit(
                 method=method,
@@ -776,20 +775,22 @@ class FakeTelegram:
     def _api_editMessageText(self, params: JSON) -> Any:
         live = self._edit_target(params)
         self._check_text(params.get("text"), params.get("parse_mode"), caption=False)
+        markup = self._markup(params)  # validate before changing anything
         if live is not None:
             if "text" not in live.result:
                 raise ApiError(400, "Bad Request: there is no text in the message to edit")
-            if live.result["text"] == params["text"] and live.reply_markup == self._markup(params):
+            if live.result["text"] == params["text"] and live.reply_markup == markup:
                 raise ApiError(400, _NOT_MODIFIED)
             live.text = live.result["text"] = params["text"]
             live.parse_mode = params.get("parse_mode")
-        return self._record_edit("editMessageText", params, live)
+        return self._record_edit("editMessageText", params, live, markup)
 
     def _api_editMessageReplyMarkup(self, params: JSON) -> Any:
         live = self._edit_target(params)
-        if live is not None and live.reply_markup == self._markup(params):
+        markup = self._markup(params)
+        if live is not None and live.reply_markup == markup:
             raise ApiError(400, _NOT_MODIFIED)
-        return self._record_edit("editMessageReplyMarkup", params, live)
+        return self._record_edit("editMessageReplyMarkup", params, live, markup)
 
     def _api_deleteMessage(self, params: JSON) -> bool:
         key = (self._req_chat(params), _req_int(params, "message_id"))

@@ -6,6 +6,7 @@ import asyncio
 import datetime as dtm
 from collections.abc import AsyncIterator, Callable
 
+import httpx
 import pytest
 from telegram import (
     Bot,
@@ -67,9 +68,9 @@ def build_app(fake: FakeTelegram, read_timeout: float = 5.0) -> Application:
     return add_handlers(builder.get_updates_request(FakeRequest(fake)).build())
 
 
-async def eventually(predicate: Callable[[], object], timeout: float = 10.0) -> None:
+async def eventually(predicate: Callable[[], object], within: float = 10.0) -> None:
     """Wait (bounded) until predicate() is truthy."""
-    for _ in range(int(timeout / 0.02)):
+    for _ in range(int(within / 0.02)):
         if predicate():
             return
         await asyncio.sleep(0.02)
@@ -201,7 +202,7 @@ async def test_send_document_records_bytes(
     ("status", "error", "match"),
     [
         (403, Forbidden, "bot was blocked by the user"),
-        (400, BadRequest, "injected failure"),
+        (400, BadRequest, "Injected failure"),
         (500, NetworkError, "Internal Server Error"),
         (502, NetworkError, "Bad Gateway"),
     ],
@@ -281,7 +282,7 @@ async def test_rate_limits() -> None:
     status, body = fake.handle(TOKEN, "sendMessage", {"chat_id": GROUP_ID, "text": "x"})
     assert status == 429 and body["parameters"]["retry_after"] == 22  # 2 + 60 - 40
     assert fake.too_many_requests_count == 4
-    assert len(fake.calls("sendMessage")) == 54 and len(fake.sent) == 50
+    assert len(fake.calls("sendMessage")) == 55 and len(fake.sent) == 51
 
 
 async def test_rate_limits_through_ptb(
@@ -308,7 +309,7 @@ async def test_get_updates_offsets_and_webhook(fake: FakeTelegram, updates: Upda
     assert ids() == [1, 2, 3] and ids(limit=1) == [1]
     assert ids(offset=2) == [2, 3] and ids() == [2, 3]  # update 1 confirmed and forgotten
     assert ids(offset=-1) == [3] and ids() == [3]
-    async with Bot(TOKEN, request=FakeRequest(fake)) as bot:
+    async with Bot(TOKEN, request=FakeRequest(fake), get_updates_request=FakeRequest(fake)) as bot:
         assert (await bot.get_webhook_info()).pending_update_count == 1
         await bot.set_webhook("https://example.invalid/hook")
         with pytest.raises(Conflict, match="webhook is active"):
@@ -331,15 +332,15 @@ async def test_unknown_method_and_tokens(fake: FakeTelegram) -> None:
 
 async def test_telegram_validation(app: Application, fake: FakeTelegram) -> None:
     bot = app.bot
-    with pytest.raises(BadRequest, match='Unsupported start tag "ticket"'):
+    with pytest.raises(BadRequest, match='unsupported start tag "ticket"'):
         await bot.send_message(USER_ID, "Hi <ticket>", parse_mode="HTML")
-    with pytest.raises(BadRequest, match="Character '.' is reserved"):
+    with pytest.raises(BadRequest, match=r"character '\.' is reserved"):
         await bot.send_message(USER_ID, "Refund rate 3.5%", parse_mode="MarkdownV2")
     await bot.send_message(USER_ID, "<b>Refund</b> &lt;3", parse_mode="HTML")
     await bot.send_message(
         USER_ID, r"*Refund* rate 3\.5% [doc](http://x.y/a.b)", parse_mode="MarkdownV2"
     )
-    with pytest.raises(BadRequest, match="BUTTON_DATA_INVALID"):
+    with pytest.raises(BadRequest, match="Button_data_invalid"):
         markup = InlineKeyboardMarkup([[InlineKeyboardButton("x", callback_data="x" * 65)]])
         await bot.send_message(USER_ID, "too long data", reply_markup=markup)
     with pytest.raises(BadRequest, match="Message text is empty"):
@@ -359,7 +360,7 @@ async def test_commands_chat_info_and_leave(app: Application, fake: FakeTelegram
     assert await bot.get_my_commands() == ()
     await bot.delete_my_commands(scope=scope)
     assert fake.commands == {}
-    with pytest.raises(BadRequest, match="BOT_COMMAND_INVALID"):
+    with pytest.raises(BadRequest, match="Bot_command_invalid"):
         await bot.set_my_commands([("Echo", "uppercase is rejected")])
 
     chat = await bot.get_chat(GROUP_ID)
@@ -451,3 +452,27 @@ async def test_http_multipart_form_and_faults(monkeypatch: pytest.MonkeyPatch) -
             with pytest.raises(TimedOut):
                 await bot.send_message(USER_ID, "x")
             assert len(fake.sent) == 2
+
+
+async def test_http_long_poll_json_bodies_and_loopback() -> None:
+    with FakeBotApiServer() as server:
+        assert server.port > 0 and server._server.server_address[0] == "127.0.0.1"
+        url = f"{server.base_url}{TOKEN}"
+        async with httpx.AsyncClient(timeout=5) as client:
+            # A pending long poll must not block other requests, and must wake up on push.
+            poll = asyncio.create_task(client.post(f"{url}/getUpdates", json={"timeout": 5}))
+            await asyncio.sleep(0.1)
+            sent = await client.post(f"{url}/sendMessage", json={"chat_id": 7, "text": "123"})
+            assert sent.json()["result"]["text"] == "123" and not poll.done()
+            server.telegram.push_update(
+                {"message": {"message_id": 1, "date": 0, "chat": {"id": 7, "type": "private"}}}
+            )
+            assert [u["update_id"] for u in (await poll).json()["result"]] == [1]
+
+            empty = await client.post(f"{url}/getUpdates", data={"offset": "2", "timeout": "0.2"})
+            assert empty.json() == {"ok": True, "result": []}
+            assert (await client.get(f"{url}/getMe")).json()["result"][
+                "username"
+            ] == "kefu_test_bot"
+            missing = await client.get(f"http://127.0.0.1:{server.port}/nothing")
+            assert missing.status_code == 404 and missing.json()["description"] == "Not Found"
