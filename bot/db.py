@@ -79,11 +79,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _is_connection_error(exc: DBAPIError) -> bool:
-    return (
-        bool(exc.connection_invalidated)
-        or (isinstance(exc, OperationalError)
+    return bool(exc.connection_invalidated) or (
+        isinstance(exc, OperationalError)
         and any(
             word in str(exc).lower()
             for word in ("connection", "connect", "terminat", "shutdown", "closed")
-        ))
+        )
     )

@@ -131,7 +131,7 @@ def command(
             caller = await identify(update, context)
             if caller is None:
                 return
-            if not _role_allows(role, caller.role):
+            if not role_allows(role, caller.role):
                 await reply(update, _refusal(role))
                 return
             if not _place_allows(where, caller):
@@ -148,7 +148,8 @@ def command(
     return wrap
 
 
-def _role_allows(required: Role | None, actual: Role | None) -> bool:
+def role_allows(required: Role | None, actual: Role | None) -> bool:
+    """AGENT admits agents and managers; MANAGER only managers; None everyone."""
     if required is None:
         return True
     if required is Role.AGENT:

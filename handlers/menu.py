@@ -11,6 +11,7 @@ from bot.i18n import N_, _, use_language
 from bot.models import Role
 from bot.runtime import Runtime
 from bot.services import team
+from handlers.common import role_allows
 
 log = logging.getLogger(__name__)
 
@@ -28,25 +29,18 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("cancel", N_("leave the guided ticket flow"), Role.AGENT),
     ("agents", N_("list the team"), Role.AGENT),
     ("agent", N_("add or remove an agent: /agent add|remove"), Role.MANAGER),
-    ("setup", N_("claim a group as the team chat: /setup CODE"), None),
 ]
 
 
-def allowed(required: Role | None, role: Role | None) -> bool:
-    if required is None:
-        return True
-    if required is Role.AGENT:
-        return role is not None
-    return role is Role.MANAGER
-
-
 def commands_for(role: Role | None) -> list[tuple[str, str]]:
-    """Commands this role may use, described in the current language."""
-    hidden = {"setup"} if role is not None else set()
+    """Commands this role may use, described in the current language.
+
+    /setup is left out on purpose: it is used once, with the code `kefu run` prints.
+    """
     return [
         (name, _(description))
         for name, description, required in COMMANDS
-        if allowed(required, role) and name not in hidden and (role is not None or name != "setup")
+        if role_allows(required, role)
     ]
 
 

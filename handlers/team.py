@@ -62,10 +62,7 @@ async def agent(update: Update, context: Context, caller: Caller) -> None:
     role = Role.AGENT if action == "add" else None
     member = await team.set_role(rt.db, actor_id=caller.user_id, target=target, role=role)  # type: ignore[arg-type]
     await refresh_commands(context.bot, rt)
-    if role is None:
-        text = _("%(name)s is no longer an agent.")
-    else:
-        text = _("%(name)s is now an agent.")
+    text = _("%(name)s is no longer an agent.") if role is None else _("%(name)s is now an agent.")
     await reply(update, text % {"name": esc(member.name)})
 
 

@@ -19,7 +19,9 @@ def test_every_message_is_translated_with_matching_placeholders() -> None:
     missing, mismatched = [], []
     for msgid in _msgids():
         singular = msgid[0] if isinstance(msgid, tuple) else msgid
-        translated = zh.ngettext(msgid[0], msgid[1], 2) if isinstance(msgid, tuple) else zh.gettext(msgid)
+        translated = (
+            zh.ngettext(msgid[0], msgid[1], 2) if isinstance(msgid, tuple) else zh.gettext(msgid)
+        )
         if translated == singular and not singular.startswith("#%("):
             missing.append(singular)
         elif set(PLACEHOLDER.findall(translated)) != set(PLACEHOLDER.findall(singular)):

@@ -29,7 +29,9 @@ async def tickets_in_db(kefu: Kefu) -> list[Ticket]:
         return list(await session.exec(select(Ticket).order_by(Ticket.id)))
 
 
-async def log_ticket(kefu: Kefu, text: str = "Parcel arrived broken order:A123 cat:logistics") -> str:
+async def log_ticket(
+    kefu: Kefu, text: str = "Parcel arrived broken order:A123 cat:logistics"
+) -> str:
     reply = only(await kefu.say(AGENT, f"/ticket {text}", chat=TEAM_CHAT))
     match = LINK.search(reply.text or "")
     assert match, reply.text
@@ -38,14 +40,20 @@ async def log_ticket(kefu: Kefu, text: str = "Parcel arrived broken order:A123 c
 
 async def test_agent_logs_a_ticket_with_options(kefu: Kefu) -> None:
     reply = only(
-        await kefu.say(AGENT, "/ticket Parcel arrived broken order:A123 cat:物流 customer:Chen", chat=TEAM_CHAT)
+        await kefu.say(
+            AGENT, "/ticket Parcel arrived broken order:A123 cat:物流 customer:Chen", chat=TEAM_CHAT
+        )
     )
     assert reply.chat_id == TEAM_CHAT
     assert "Ticket #1 logged (logistics)" in (reply.text or "")
     assert LINK.search(reply.text or "")
     [ticket] = await tickets_in_db(kefu)
     assert ticket.description == "Parcel arrived broken"
-    assert (ticket.order_ref, ticket.category, ticket.customer_name) == ("A123", "logistics", "Chen")
+    assert (ticket.order_ref, ticket.category, ticket.customer_name) == (
+        "A123",
+        "logistics",
+        "Chen",
+    )
     assert ticket.agent_id == AGENT.user_id and ticket.status == "open"
     assert ticket.received_at == ticket.logged_at
 
@@ -105,7 +113,11 @@ async def test_ticket_as_reply_in_group_links_that_customer(kefu: Kefu) -> None:
     group = OTHER_GROUP
     await kefu.say(CUSTOMER, "My order never came", chat=group)
     question = kefu.last_incoming
-    reply = only(await kefu.say(AGENT, "/ticket Order never came cat:logistics", chat=group, reply_to=question))
+    reply = only(
+        await kefu.say(
+            AGENT, "/ticket Order never came cat:logistics", chat=group, reply_to=question
+        )
+    )
     assert "linked to Chen" in (reply.text or "")
     [ticket] = await tickets_in_db(kefu)
     assert ticket.customer_user_id == CUSTOMER.user_id
@@ -117,7 +129,9 @@ async def test_list_show_note_assign(kefu: Kefu) -> None:
     listing = only(await kefu.say(AGENT, "/tickets", chat=TEAM_CHAT)).text or ""
     assert "#1" in listing and "#2" in listing
     assert "Noted" not in listing
-    assert "Note added to #2" in (only(await kefu.say(AGENT, "/note #2 called the courier")).text or "")
+    assert "Note added to #2" in (
+        only(await kefu.say(AGENT, "/note #2 called the courier")).text or ""
+    )
     card = only(await kefu.say(AGENT, "/show 2")).text or ""
     assert "Ticket #2" in card and "product" in card and "called the courier" in card
     await kefu.say(AGENT2, "/help")  # the bot learns @bo_agent once Bo has written

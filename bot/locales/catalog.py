@@ -1,6 +1,6 @@
 """Extract the translatable strings of the code, so the catalogues can be checked and updated.
 
-    python -m bot.locales.catalog            # prints a .pot of every msgid in bot/ and handlers/
+python -m bot.locales.catalog            # prints a .pot of every msgid in bot/ and handlers/
 """
 
 from __future__ import annotations
