@@ -309,4 +309,4 @@ def _describe(exc: ValidationError, path: Path | None) -> str:
 def _key_name(loc: list[str]) -> str:
     if len(loc) >= 2:
         return f"[{loc[0]}] {'.'.join(loc[1:])}"
-    return loc[0] if loc else "(top level)"
+    return f"[{loc[0]}]" if loc else "(top level)"
