@@ -8,6 +8,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.dispatcher import deliver_due
 from bot.runtime import Runtime
+from bot.services import updates
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,11 @@ def runtime_of(context: ContextTypes.DEFAULT_TYPE) -> Runtime:
 async def deliver_outbox(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send what the services queued (surveys, follow-ups, digests, notices)."""
     await deliver_due(context.bot, runtime_of(context))
+
+
+async def forget_old_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Keep the redelivery guard's table small."""
+    await updates.forget_old(runtime_of(context).db)
 
 
 def kick(app: Application) -> None:  # type: ignore[type-arg]
@@ -37,4 +43,7 @@ def schedule(app: Application) -> None:  # type: ignore[type-arg]
         first=0.5,
         name="outbox",
         job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    app.job_queue.run_repeating(
+        forget_old_updates, interval=6 * 3600, first=60, name="forget-updates"
     )

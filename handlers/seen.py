@@ -1,17 +1,23 @@
-"""Remember everyone who writes, so agents can be named by @username later."""
+"""Before any handler: skip redelivered updates, and remember who writes (for @username)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from telegram import Update
-from telegram.ext import Application, TypeHandler
+from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
-from bot.services import team
+from bot.services import team, updates
 from bot.services.team import SeenUser
 from handlers.common import Context, runtime, seen_user
 
 _CACHE_KEY = "seen_cache"
+
+
+async def skip_redelivered(update: Update, context: Context) -> None:
+    """Telegram redelivers updates after a crash or to another replica: handle each once."""
+    if not await updates.claim(runtime(context).db, update.update_id):
+        raise ApplicationHandlerStop
 
 
 async def record(update: Update, context: Context) -> None:
@@ -32,4 +38,5 @@ async def record(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=-2)
     app.add_handler(TypeHandler(Update, record), group=-1)

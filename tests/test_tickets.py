@@ -212,3 +212,11 @@ async def test_help_lists_what_each_role_may_use(kefu: Kefu) -> None:
     assert "/agent " in manager_help and "/ticket" in manager_help
     assert "/ticket" in agent_help and "/agent " not in agent_help
     assert "/ticket" not in stranger_help and "/help" in stranger_help
+
+
+async def test_a_redelivered_update_is_handled_once(kefu: Kefu) -> None:
+    update = kefu.updates.message(AGENT.json, TEAM_CHAT, "/ticket Parcel broken")
+    first = await kefu.process(update)
+    assert "Ticket #1 logged" in (only(first).text or "")
+    assert await kefu.process(update) == []
+    assert len(await tickets_in_db(kefu)) == 1

@@ -1,0 +1,37 @@
+"""Remembering which Telegram updates were handled, so a redelivered one is skipped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+
+from bot import clock
+from bot.db import Database
+from bot.models import ProcessedUpdate
+
+# Telegram redelivers for at most a day; a week is a safe horizon.
+KEEP = timedelta(days=7)
+
+
+async def claim(db: Database, update_id: int) -> bool:
+    """True the first time an update id is seen, by any process; False for a redelivery."""
+    async with db.transaction() as session:
+        insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+        statement = (
+            insert(ProcessedUpdate)
+            .values(update_id=update_id, at=clock.now())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        result = await session.exec(statement)  # type: ignore[call-overload]
+        return bool(result.rowcount)
+
+
+async def forget_old(db: Database) -> int:
+    async with db.transaction() as session:
+        result = await session.exec(  # type: ignore[call-overload]
+            delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < clock.now() - KEEP)
+        )
+        return int(result.rowcount or 0)
