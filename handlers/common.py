@@ -101,8 +101,7 @@ async def identify(update: Update, context: Context) -> Caller | None:
     if user is None or chat is None:
         return None
     rt = runtime(context)
-    role = await team.role_of(rt.db, user.id)
-    team_chat = await team.team_chat_id(rt.db)
+    role, team_chat = await team.role_and_team_chat(rt.db, user.id)
     caller = Caller(
         user=seen_user(user, chat),
         role=role,

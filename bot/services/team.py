@@ -93,6 +93,15 @@ async def role_of(db: Database, user_id: int) -> Role | None:
         return Role(person.role) if person and person.role else None
 
 
+async def role_and_team_chat(db: Database, user_id: int) -> tuple[Role | None, int | None]:
+    """What every command needs to know first, in one round trip."""
+    async with db.transaction() as session:
+        person = await session.get(Person, user_id)
+        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+        role = Role(person.role) if person and person.role else None
+        return role, int(setting.value) if setting else None
+
+
 async def get_member(db: Database, user_id: int) -> Member | None:
     async with db.transaction() as session:
         person = await session.get(Person, user_id)
