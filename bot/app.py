@@ -6,15 +6,18 @@ import logging
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, Application, Defaults
+from telegram.ext import Application, Defaults
 from telegram.request import BaseRequest
 
 from bot import jobs
+from bot import notices_surveys as _survey_notices  # noqa: F401  (import registers them)
 from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.runtime import Runtime
 from bot.services import team
-from handlers import errors, menu, seen, start, tickets
+from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
+from handlers import digest, errors, followups, kpi, menu, observe, seen, start, tickets
+from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
 log = logging.getLogger(__name__)
@@ -33,11 +36,13 @@ def build_application(
             "no bot token: set [telegram] token in the config file or the KEFU_TELEGRAM__TOKEN "
             "environment variable (the token @BotFather gave you)"
         )
+    metrics = Metrics()
     builder = (
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
-        .rate_limiter(AIORateLimiter(max_retries=settings.telegram.send_retries))
+        .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
+        .job_queue(CountingJobQueue(metrics))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -47,17 +52,26 @@ def build_application(
             settings.telegram.api_base_file_url
             or settings.telegram.api_base_url.replace("/bot", "/file/bot")
         )
+    if settings.telegram.mode == "webhook":
+        # Updates arrive through bot/web.py, which puts them on the update queue.
+        builder = builder.updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
     app = builder.build()
     app.bot_data["runtime"] = Runtime(
         settings=settings,
         db=database or Database(settings.database.url, echo=settings.database.echo),
+        metrics=metrics,
     )
+    observe.register(app)
     seen.register(app)
     start.register(app)
     tickets.register(app)
+    survey_handlers.register(app)
+    followups.register(app)
     team_handlers.register(app)
+    digest.register(app)
+    kpi.register(app)
     app.add_error_handler(errors.on_error)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,19 +16,20 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Start the bot (long polling by default)."""
+    """Start the bot (long polling by default, or [telegram] mode = "webhook")."""
     settings = _settings(args)
-    from bot.app import ALLOWED_UPDATES, build_application
+    from bot import serve
+    from bot.app import build_application
 
+    secret = settings.telegram.secret_token
     logs.configure(
         level=settings.ops.log_level,
         json_lines=settings.ops.log_json,
-        secrets=[settings.token or ""],
+        secrets=[settings.token or "", secret.get_secret_value() if secret else ""],
     )
     app = build_application(settings)
     migrate.upgrade_sync(settings.database.url)
-    app.run_polling(allowed_updates=ALLOWED_UPDATES, timeout=int(settings.telegram.poll_timeout))
-    return 0
+    return asyncio.run(serve.run(app, settings))
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -47,6 +49,36 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     print(f"  database: {_safe_url(settings.database.url)}")
     print(f"  team time zone: {settings.team.timezone}, language: {settings.team.language}")
     return 0
+
+
+def cmd_import_orders(args: argparse.Namespace) -> int:
+    """Import daily order counts from a CSV with the header date,orders (all rows or none)."""
+    from pathlib import Path
+
+    from bot.cli_orders import import_orders_file
+
+    return import_orders_file(_settings(args), Path(args.file))
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Print the daily digest from the database, as text or --json (no Telegram needed)."""
+    from bot.offline import print_digest
+
+    return print_digest(_settings(args), day=args.date, as_json=args.json)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Print a month's scoreboard and pay; --csv FILE also writes the pay sheet."""
+    from bot.offline import print_report
+
+    return print_report(_settings(args), month=args.month, csv_path=args.csv)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Fill a temporary database with a sample month, print its digest and draw its chart."""
+    from bot.demo import run_demo
+
+    return run_demo(out=args.out, seed=args.seed, language=args.language)
 
 
 def _safe_url(url: str) -> str:
@@ -74,6 +106,22 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser("check-config", help=cmd_check_config.__doc__).set_defaults(
         func=cmd_check_config
     )
+    orders = commands.add_parser("import-orders", help=cmd_import_orders.__doc__)
+    orders.add_argument("file", metavar="FILE.csv")
+    orders.set_defaults(func=cmd_import_orders)
+    digest = commands.add_parser("digest", help=cmd_digest.__doc__)
+    digest.add_argument("--date", metavar="YYYY-MM-DD", help="digest day (default: today)")
+    digest.add_argument("--json", action="store_true", help="JSON for scripts")
+    digest.set_defaults(func=cmd_digest)
+    report = commands.add_parser("report", help=cmd_report.__doc__)
+    report.add_argument("--month", metavar="YYYY-MM", help="default: yesterday's month")
+    report.add_argument("--csv", metavar="FILE", help="also write the pay sheet as CSV")
+    report.set_defaults(func=cmd_report)
+    demo = commands.add_parser("demo", help=cmd_demo.__doc__)
+    demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
+    demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")
+    demo.add_argument("--language", choices=("en", "zh_CN"), default="en")
+    demo.set_defaults(func=cmd_demo)
     return root
 
 

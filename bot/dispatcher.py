@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot.db import Database
 from bot.notices import REGISTRY, Outgoing
 from bot.runtime import Runtime
 from bot.services import outbox
 
 log = logging.getLogger(__name__)
 
-_lock = asyncio.Lock()
+# One pass at a time per replica, keyed by its database handle rather than the module so
+# that two replicas in one process (the scale-out test) really run side by side; replicas
+# are kept apart by the claims.
+_locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+# How long a queued message waits for Telegram's answer. Longer than for a direct reply:
+# a send that timed out may still have been delivered, and retrying it would repeat it.
+SEND_TIMEOUT = 30.0
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -24,20 +35,29 @@ def _backoff(attempts: int) -> timedelta:
 
 async def deliver_due(bot: Bot, rt: Runtime) -> int:
     """Send every due message once; returns how many were delivered."""
-    # One pass at a time per process; other replicas are kept apart by the claims.
-    async with _lock:
+    async with _locks.setdefault(rt.db, asyncio.Lock()):
         delivered = 0
-        while batch := await outbox.claim_due(rt.db, owner=rt.instance):
-            for item in batch:
-                delivered += await _deliver(bot, rt, item)
+        tried: set[int] = set()
+        # A message is claimed only when its turn comes, never a batch ahead: claims taken
+        # early would expire while earlier sends wait on Telegram, and another replica would
+        # send them too.
+        while fresh := [i for i in await outbox.due_ids(rt.db) if i not in tried]:
+            for outbox_id in fresh:
+                tried.add(outbox_id)
+                item = await outbox.claim(
+                    rt.db, outbox_id, owner=rt.instance, lease=outbox.SEND_LEASE
+                )
+                if item is not None:
+                    delivered += await _deliver(bot, rt, item)
         return delivered
 
 
 async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
     notice = REGISTRY.get(item.kind)
     context = f"outbox #{item.id} {item.kind} ({item.dedupe_key}) to chat {item.chat_id}"
+    fields = _log_fields(item)
     if notice is None:
-        log.error("%s: no notice registered for this kind; giving up", context)
+        log.error("%s: no notice registered for this kind; giving up", context, extra=fields)
         await outbox.mark_failed(rt.db, item.id, error="unknown kind", retry_in=None)
         return 0
     try:
@@ -52,11 +72,12 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
             if isinstance(exc.retry_after, timedelta)
             else timedelta(seconds=exc.retry_after)
         )
-        log.warning("%s: flood limit, retrying in %s", context, retry)
-        await outbox.mark_failed(rt.db, item.id, error=str(exc), retry_in=retry)
+        await _retry_later(rt, item, f"flood limit ({exc})", retry, context, fields)
         return 0
     except Forbidden as exc:
-        log.warning("%s: refused by Telegram (%s); not retrying", context, exc.message)
+        log.warning(
+            "%s: refused by Telegram (%s); not retrying", context, exc.message, extra=fields
+        )
         await outbox.mark_failed(rt.db, item.id, error=exc.message, retry_in=None)
         if notice.refused:
             await notice.refused(rt, item.payload, exc.message)
@@ -65,51 +86,77 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         if "not modified" in exc.message.lower():
             await outbox.mark_sent(rt.db, item.id, message_id=None)
             return 0
-        log.error("%s: Telegram rejected the message (%s); giving up", context, exc.message)
+        log.error(
+            "%s: Telegram rejected the message (%s); giving up", context, exc.message, extra=fields
+        )
         await outbox.mark_failed(rt.db, item.id, error=exc.message, retry_in=None)
         if notice.refused:
             await notice.refused(rt, item.payload, exc.message)
         return 0
     except (TimedOut, NetworkError) as exc:
-        status = await outbox.mark_failed(
-            rt.db, item.id, error=str(exc), retry_in=_backoff(item.attempts)
-        )
-        log.warning(
-            "%s: network error (%s); %s",
-            context,
-            exc,
-            "will retry" if status == "pending" else "gave up",
-        )
+        error = f"network error ({exc})"
+        await _retry_later(rt, item, error, _backoff(item.attempts), context, fields)
         return 0
-    except Exception:
-        log.exception("%s: failed unexpectedly; will retry", context)
-        await outbox.mark_failed(
-            rt.db, item.id, error="internal error", retry_in=_backoff(item.attempts)
-        )
+    except Exception as exc:
+        log.exception("%s: failed unexpectedly", context, extra=fields)
+        error = f"internal error ({type(exc).__name__})"
+        await _retry_later(rt, item, error, _backoff(item.attempts), context, fields)
         return 0
     await outbox.mark_sent(rt.db, item.id, message_id=message_id)
+    log.info("%s: sent", context, extra=fields)
     if notice.sent:
         try:
             await notice.sent(rt, item.payload, message_id)
         except Exception:
-            log.exception("%s: sent, but recording it failed", context)
+            log.exception("%s: sent, but recording it failed", context, extra=fields)
     return 1
 
 
+async def _retry_later(
+    rt: Runtime,
+    item: outbox.Pending,
+    error: str,
+    retry_in: timedelta,
+    context: str,
+    fields: dict[str, Any],
+) -> None:
+    """Record a failed attempt: retried after `retry_in`, or given up (loudly) when exhausted."""
+    status = await outbox.mark_failed(rt.db, item.id, error=error, retry_in=retry_in)
+    if status == "pending":
+        log.warning("%s: %s; will retry in %s", context, error, retry_in, extra=fields)
+    else:
+        log.error("%s: %s; gave up after %s attempts", context, error, item.attempts, extra=fields)
+
+
+def _log_fields(item: outbox.Pending) -> dict[str, Any]:
+    """Structured-log fields of a delivery: its chat and, when the payload names one, ticket."""
+    fields: dict[str, Any] = {"chat_id": item.chat_id, "outbox_id": item.id}
+    for key in ("ticket", "number", "ticket_id"):
+        if isinstance(item.payload.get(key), int):
+            fields["ticket"] = item.payload[key]
+            break
+    return fields
+
+
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
+    wait = {"read_timeout": SEND_TIMEOUT}
     if out.edit_message_id is not None:
         await bot.edit_message_text(
-            out.text, chat_id=chat_id, message_id=out.edit_message_id, reply_markup=out.reply_markup
+            out.text,
+            chat_id=chat_id,
+            message_id=out.edit_message_id,
+            reply_markup=out.reply_markup,
+            **wait,
         )
         return out.edit_message_id
     message: Message
     if out.photo is not None:
         message = await bot.send_photo(
-            chat_id, out.photo, caption=out.text[:1024], reply_markup=out.reply_markup
+            chat_id, out.photo, caption=out.text[:1024], reply_markup=out.reply_markup, **wait
         )
     else:
-        message = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup)
+        message = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup, **wait)
     if out.document is not None:
         filename, data = out.document
-        await bot.send_document(chat_id, data, filename=filename)
+        await bot.send_document(chat_id, data, filename=filename, **wait)
     return message.message_id

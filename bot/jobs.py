@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
 from bot.dispatcher import deliver_due
 from bot.runtime import Runtime
-from bot.services import updates
+from bot.services import digest, followups, surveys, updates
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,43 @@ async def forget_old_updates(context: ContextTypes.DEFAULT_TYPE) -> None:
     await updates.forget_old(runtime_of(context).db)
 
 
+async def sweep_followups(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the reminders and escalations that came due; the outbox job sends them."""
+    rt = runtime_of(context)
+    result = await followups.sweep(rt.db, rt.settings)
+    if result.reminders or result.escalations:
+        log.info("follow-up sweep queued %s", result)
+
+
+async def sweep_surveys(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the survey reminders and expiries that came due; the outbox job sends them."""
+    rt = runtime_of(context)
+    result = await surveys.sweep(rt.db, rt.settings.survey)
+    if result.reminded or result.expired or result.repaired:
+        log.info("survey sweep: %s", result)
+        kick(context.application)
+
+
+DIGEST_RETRY_SECONDS = 300
+
+
+async def post_daily_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the day's digest for the team chat once its time has passed, once per day."""
+    rt = runtime_of(context)
+    try:
+        day = await digest.claim_due(rt.db, rt.settings)
+    except Exception:
+        # Nothing was claimed, so trying again later cannot post twice.
+        log.exception("daily digest: could not build or queue it; retrying in 5 minutes")
+        context.application.job_queue.run_once(  # type: ignore[union-attr]
+            post_daily_digest, DIGEST_RETRY_SECONDS, name="digest-retry"
+        )
+        return
+    if day is not None:
+        log.info("daily digest for %s queued for the team chat", day)
+        kick(context.application)
+
+
 def kick(app: Application) -> None:  # type: ignore[type-arg]
     """Deliver now rather than at the next tick (after a handler queued something)."""
     if app.job_queue is not None:
@@ -44,6 +82,27 @@ def schedule(app: Application) -> None:  # type: ignore[type-arg]
         name="outbox",
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
+    followup_every = app.bot_data["runtime"].settings.followup.check_interval_minutes
+    app.job_queue.run_repeating(
+        sweep_followups,
+        interval=timedelta(minutes=followup_every),
+        first=5,
+        name="followup-sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
     app.job_queue.run_repeating(
         forget_old_updates, interval=6 * 3600, first=60, name="forget-updates"
     )
+    app.job_queue.run_repeating(
+        sweep_surveys,
+        interval=app.bot_data["runtime"].settings.survey.check_interval_seconds,
+        first=5,
+        name="survey-sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
+    settings = app.bot_data["runtime"].settings
+    if settings.digest.enabled:
+        at = settings.digest.at.replace(tzinfo=settings.team.tz)
+        app.job_queue.run_daily(post_daily_digest, at, name="digest")
+        # A digest missed while the bot was down goes out on start; the claim keeps it to one.
+        app.job_queue.run_once(post_daily_digest, 3, name="digest-on-start")

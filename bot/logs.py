@@ -41,7 +41,7 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("update_id", "ticket", "chat_id", "user_id"):
+        for key in ("update_id", "ticket", "chat_id", "user_id", "outbox_id"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         if record.exc_text:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.db import Database
+from bot.telemetry import Metrics
 
 
 def _instance_name() -> str:
@@ -20,3 +21,4 @@ class Runtime:
     db: Database
     # Names this replica in claims it takes on shared work.
     instance: str = field(default_factory=_instance_name)
+    metrics: Metrics = field(default_factory=Metrics)

@@ -9,29 +9,35 @@ from telegram.error import Forbidden, NetworkError
 
 from bot.db import DatabaseUnavailable
 from bot.i18n import _
-from handlers.common import Context, reply
+from handlers.common import Context, reply, runtime
+from handlers.observe import log_fields
 
 log = logging.getLogger(__name__)
 
 
 async def on_error(update: object, context: Context) -> None:
     error = context.error
+    source = "update" if isinstance(update, Update) else "job"
+    runtime(context).metrics.handler_errors.labels(source=source).inc()
+    fields = log_fields(update)
     where = ""
     if isinstance(update, Update):
         chat = update.effective_chat
         user = update.effective_user
         where = f"update {update.update_id} chat {chat.id if chat else '-'} user {user.id if user else '-'}"
     if isinstance(error, DatabaseUnavailable):
-        log.warning("database unavailable while handling %s: %s", where or "a job", error)
+        log.warning(
+            "database unavailable while handling %s: %s", where or "a job", error, extra=fields
+        )
         text = _("The database is not reachable right now. Please try again in a moment.")
     elif isinstance(error, NetworkError | Forbidden) and not isinstance(update, Update):
         log.warning("Telegram call failed in a job: %s", error)
         return
     else:
-        log.error("handler failed for %s", where or "a job", exc_info=error)
+        log.error("handler failed for %s", where or "a job", exc_info=error, extra=fields)
         text = _("Sorry, something went wrong on my side. It has been logged; please try again.")
     if isinstance(update, Update):
         try:
             await reply(update, text)
         except Exception as exc:  # the chat may be the very thing that fails
-            log.warning("could not tell the user about the failure: %s", exc)
+            log.warning("could not tell the user about the failure: %s", exc, extra=fields)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from bot.i18n import N_, _
 from bot.models import Category, TicketStatus
 from bot.services.tickets import TicketView
 from handlers.common import esc
+from handlers.survey_render import state_line
 
 STATUS_NAMES = {
     TicketStatus.OPEN: N_("open"),
@@ -62,7 +63,9 @@ def line(ticket: TicketView, now: datetime) -> str:
     }
 
 
-def card(ticket: TicketView, now: datetime, local: str, *, with_notes: bool = True) -> str:
+def card(
+    ticket: TicketView, now: datetime, local: str, *, with_notes: bool = True, tz: tzinfo = UTC
+) -> str:
     """The full ticket, as /show answers it. `local` is the received time in the team zone."""
     customer = esc(ticket.customer_name) if ticket.customer_name else _("unknown")
     linked = _("linked") if ticket.customer_linked else _("not linked yet")
@@ -81,6 +84,8 @@ def card(ticket: TicketView, now: datetime, local: str, *, with_notes: bool = Tr
     ]
     if ticket.quality is not None:
         lines.append(_("Quality: %(quality)s") % {"quality": ticket.quality})
+    if ticket.survey is not None:
+        lines.append(state_line(ticket.survey, customer_linked=ticket.customer_linked, tz=tz))
     if with_notes and ticket.notes:
         lines.append(_("Notes:"))
         lines.extend(f"• {esc(note.author)}: {esc(note.text)}" for note in ticket.notes)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -27,6 +28,9 @@ from handlers.common import (
     runtime,
     seen_user,
 )
+from handlers.observe import log_fields
+
+log = logging.getLogger(__name__)
 
 TICKET_FLOW = "ticket"
 
@@ -43,6 +47,7 @@ def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
 
 
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
+    log.info("ticket #%s logged", ticket.number, extra=log_fields(update, ticket=ticket.number))
     link = create_deep_linked_url(context.bot.username, ticket.link_token)
     if ticket.customer_linked:
         text = _("Ticket #%(number)s logged (%(category)s) and linked to %(customer)s.")
@@ -257,7 +262,8 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     number = parse.ticket_number(_first(context.args))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
-    await reply(update, render.card(found, clock.now(), local_time(rt, found.received_at)))
+    local = local_time(rt, found.received_at)
+    await reply(update, render.card(found, clock.now(), local, tz=rt.settings.team.tz))
 
 
 @command(role=Role.AGENT)
@@ -353,6 +359,7 @@ async def _resolve(
     done = await tickets.resolve(
         runtime(context).db, number, actor_id=caller.user_id, root_cause_found=root
     )
+    log.info("ticket #%s resolved", number, extra=log_fields(update, ticket=number))
     text = _("#%(number)s resolved (quality %(quality)s).") % {
         "number": number,
         "quality": done.quality,
@@ -369,6 +376,7 @@ async def reopen(update: Update, context: Context, caller: Caller) -> None:
     """Reopen a resolved ticket: /reopen N (quality becomes 5)."""
     number = parse.ticket_number(_first(context.args))
     await tickets.reopen(runtime(context).db, number, actor_id=caller.user_id)
+    log.info("ticket #%s reopened", number, extra=log_fields(update, ticket=number))
     await reply(update, _("#%(number)s reopened; its quality is now 5.") % {"number": number})
 
 

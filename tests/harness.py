@@ -97,6 +97,12 @@ class Kefu:
         """Run the outbox once, as the scheduler would."""
         return await deliver_due(self.app.bot, self.runtime)
 
+    async def run_job(self, name: str) -> None:
+        """Run a scheduled job once, now, as the JobQueue would; its errors reach the test."""
+        assert self.app.job_queue is not None
+        [job] = self.app.job_queue.get_jobs_by_name(name)
+        await job.callback(self.app.context_types.context.from_job(job, self.app))
+
     async def say(
         self,
         who: Person,

@@ -21,7 +21,13 @@ from bot.db import Database
 from bot.models import Outbox
 
 LEASE = timedelta(seconds=60)
-MAX_ATTEMPTS = 8
+# The dispatcher claims a message only when its turn comes, for longer than any one send can
+# take (timeouts, the rate limiter's waits): a slow send is never raced by another replica.
+# A replica that dies mid-send leaves the message to the others after this long.
+SEND_LEASE = timedelta(minutes=5)
+# With the back-off capped at 10 minutes, about four hours of retrying: a Telegram or network
+# outage of an afternoon delays surveys, follow-ups and digests but does not drop them.
+MAX_ATTEMPTS = 30
 
 
 @dataclass(frozen=True)
@@ -64,8 +70,8 @@ async def enqueue(
     return bool(result.rowcount)
 
 
-async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pending]:
-    """Lease up to `limit` due messages to `owner`; expired leases are up for grabs again."""
+async def due_ids(db: Database, *, limit: int = 50) -> list[int]:
+    """Messages due now and not leased to anyone, oldest first (nothing is claimed yet)."""
     now = clock.now()
     async with db.transaction() as session:
         rows = await session.exec(
@@ -78,30 +84,41 @@ async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pendin
             .order_by(col(Outbox.not_before), col(Outbox.id))
             .limit(limit)
         )
-        candidates = list(rows)
-    claimed: list[Pending] = []
-    for outbox_id in candidates:
-        async with db.transaction() as session:
-            # A conditional update is the claim: only one process can flip an unleased row.
-            result = await session.exec(  # type: ignore[call-overload]
-                update(Outbox)
-                .where(
-                    col(Outbox.id) == outbox_id,
-                    Outbox.status == "pending",
-                    or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
-                )
-                .values(claimed_by=owner, claimed_until=now + LEASE, attempts=Outbox.attempts + 1)
+        return [outbox_id for outbox_id in rows if outbox_id is not None]
+
+
+async def claim(
+    db: Database, outbox_id: int, *, owner: str, lease: timedelta = LEASE
+) -> Pending | None:
+    """Lease one message to `owner`, or None if it was sent or is leased to someone else."""
+    now = clock.now()
+    async with db.transaction() as session:
+        # A conditional update is the claim: only one process can flip an unleased row.
+        result = await session.exec(  # type: ignore[call-overload]
+            update(Outbox)
+            .where(
+                col(Outbox.id) == outbox_id,
+                Outbox.status == "pending",
+                col(Outbox.not_before) <= now,
+                or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
             )
-            if not result.rowcount:
-                continue
-            row = await session.get(Outbox, outbox_id)
-            assert row is not None and row.id is not None
-            claimed.append(
-                Pending(
-                    row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key
-                )
-            )
-    return claimed
+            .values(claimed_by=owner, claimed_until=now + lease, attempts=Outbox.attempts + 1)
+        )
+        if not result.rowcount:
+            return None
+        row = await session.get(Outbox, outbox_id)
+        assert row is not None and row.id is not None
+        return Pending(
+            row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key
+        )
+
+
+async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pending]:
+    """Lease up to `limit` due messages to `owner`; expired leases are up for grabs again."""
+    claimed = [
+        await claim(db, outbox_id, owner=owner) for outbox_id in await due_ids(db, limit=limit)
+    ]
+    return [item for item in claimed if item is not None]
 
 
 async def mark_sent(db: Database, outbox_id: int, *, message_id: int | None) -> None:

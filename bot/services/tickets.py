@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -59,6 +59,8 @@ class TicketView:
     round: int
     link_token: str
     notes: tuple[Note, ...] = field(default=())
+    # The latest survey, filled in for /show only.
+    survey: surveys.SurveyState | None = None
 
     def age(self, now: datetime) -> timedelta:
         return (self.resolved_at or now) - self.received_at
@@ -201,7 +203,9 @@ async def create(
 async def show(db: Database, number: int, *, viewer_id: int) -> TicketView:
     async with db.transaction() as session:
         await _team_member(session, viewer_id)
-        return await _view(session, await _ticket(session, number), with_notes=True)
+        ticket = await _ticket(session, number)
+        view = await _view(session, ticket, with_notes=True)
+        return replace(view, survey=await surveys.latest(session, number))
 
 
 async def listing(
@@ -344,5 +348,6 @@ async def link_customer(db: Database, *, token: str, customer: SeenUser) -> Link
             ticket.customer_name = customer.full_name
         if newly:
             session.add(_event(ticket, customer.user_id, "linked"))
-            await surveys.on_linked(session, ticket)
+        # Also when linked earlier from a group: only now is there a private chat to ask in.
+        await surveys.on_linked(session, ticket)
         return LinkResult(await _view(session, ticket), newly)

@@ -1,0 +1,132 @@
+"""Refunds recorded on tickets: the numerator of the refund, dispute and quality refund rates."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import clock
+from bot.db import Database
+from bot.i18n import N_
+from bot.models import Refund, Ticket, TicketEvent
+from bot.services.access import require_member
+from bot.services.errors import InvalidInput, NotFound, ticket_not_found
+from scoring import local_day
+
+# Refund.amount is NUMERIC(12, 2).
+MAX_AMOUNT = Decimal("9999999999.99")
+_AMOUNT = re.compile(r"^-?\d+(?:\.(\d+))?$")
+
+
+@dataclass(frozen=True)
+class RefundRecord:
+    number: int
+    amount: Decimal
+    dispute: bool
+    day: date  # the team-local day it counts on
+
+
+@dataclass(frozen=True)
+class RefundChange:
+    current: RefundRecord
+    previous: RefundRecord | None
+
+
+def parse_amount(text: str) -> Decimal:
+    """`12`, `12.5` or `12.50` → Decimal; negative, over 2 decimals or not a number refused."""
+    text = text.strip()
+    match = _AMOUNT.match(text)
+    if match is None:
+        raise InvalidInput(
+            N_("“%(text)s” is not an amount; write it like 25 or 25.90."), text=text[:40]
+        )
+    if text.startswith("-"):
+        raise InvalidInput(N_("A refund amount cannot be negative."))
+    if match.group(1) is not None and len(match.group(1)) > 2:
+        raise InvalidInput(
+            N_("“%(text)s” has more than two decimals; amounts are in cents at most."), text=text
+        )
+    amount = Decimal(text)
+    if amount > MAX_AMOUNT:
+        raise InvalidInput(N_("That amount is too large."))
+    return amount
+
+
+def _record(ticket_id: int, refund: Refund) -> RefundRecord:
+    return RefundRecord(
+        number=ticket_id, amount=refund.amount, dispute=refund.dispute, day=refund.day
+    )
+
+
+async def _ticket(session: AsyncSession, number: int) -> Ticket:
+    ticket = await session.get(Ticket, number)
+    if ticket is None:
+        raise ticket_not_found(number)
+    return ticket
+
+
+async def record(
+    db: Database, *, number: int, actor_id: int, amount: Decimal, dispute: bool, tz: ZoneInfo
+) -> RefundChange:
+    """Record (or correct) the refund on ticket #number.
+
+    A correction keeps the day the refund was first recorded: the refund succeeded once, and
+    fixing its amount or dispute flag must not move it to another day's figures.
+    """
+    if amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(N_("A refund amount must be 0 or more, with at most two decimals."))
+    now = clock.now()
+    async with db.transaction() as session:
+        await require_member(session, actor_id)
+        ticket = await _ticket(session, number)
+        existing = (
+            await session.exec(select(Refund).where(Refund.ticket_id == number).with_for_update())
+        ).first()
+        previous = _record(number, existing) if existing else None
+        if existing is None:
+            existing = Refund(
+                ticket_id=number, amount=amount, recorded_at=now, day=local_day(now, tz)
+            )
+            session.add(existing)
+        existing.amount = amount
+        existing.dispute = dispute
+        existing.recorded_by = actor_id
+        detail = f"{amount} dispute" if dispute else str(amount)
+        assert ticket.id is not None
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id, at=now, actor_id=actor_id, kind="refund", detail=detail
+            )
+        )
+        return RefundChange(current=_record(number, existing), previous=previous)
+
+
+async def cancel(db: Database, *, number: int, actor_id: int) -> RefundRecord:
+    """Remove the refund recorded on ticket #number; returns what was removed."""
+    async with db.transaction() as session:
+        await require_member(session, actor_id)
+        ticket = await _ticket(session, number)
+        existing = (
+            await session.exec(select(Refund).where(Refund.ticket_id == number).with_for_update())
+        ).first()
+        if existing is None:
+            raise NotFound(N_("No refund is recorded on #%(number)s."), number=number)
+        removed = _record(number, existing)
+        await session.delete(existing)
+        assert ticket.id is not None
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=clock.now(),
+                actor_id=actor_id,
+                kind="refund_cancelled",
+                detail=str(removed.amount),
+            )
+        )
+        return removed

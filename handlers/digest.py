@@ -1,0 +1,96 @@
+"""Managers' reports in chat: /digest (the daily digest, on demand) and /report (monthly pay).
+
+Also the `digest` notice: how the scheduled digest, queued as a snapshot by
+`services.digest.claim_due`, becomes the chart (with the digest as caption when it fits)
+and, when it does not fit, the text after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot import charts, notices
+from bot.i18n import N_, use_language
+from bot.models import Role
+from bot.notices import Notice, Outgoing
+from bot.runtime import Runtime
+from bot.services import digest as digests
+from bot.services import metrics, orders
+from bot.services.digest import Digest
+from bot.services.errors import InvalidInput
+from handlers import digest_render
+from handlers.common import Caller, Context, Where, command, reply, runtime
+
+
+def _one_argument(args: list[str] | None, example: str) -> str | None:
+    if not args:
+        return None
+    if len(args) > 1:
+        raise InvalidInput(N_("Give at most one argument, e.g. %(example)s"), example=example)
+    return args[0]
+
+
+async def send_digest(update: Update, found: Digest) -> None:
+    """The chart with the digest as its caption, or the chart and then the text."""
+    message = update.effective_message
+    assert message is not None
+    png = await asyncio.to_thread(charts.render, found)
+    caption, complete = digest_render.digest_caption(found)
+    await message.reply_photo(png, caption=caption, do_quote=False)
+    if not complete:
+        await reply(update, digest_render.digest_text(found))
+
+
+@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+async def digest(update: Update, context: Context, caller: Caller) -> None:
+    """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
+    rt = runtime(context)
+    today = digests.local_today(rt.settings)
+    text = _one_argument(context.args, "/digest 2026-03-01")
+    day = orders.parse_day(text) if text else today
+    if day > today:
+        raise InvalidInput(
+            N_("The digest of %(day)s is not ready yet: it covers the day before it."),
+            day=day.isoformat(),
+        )
+    await send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
+
+
+@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+async def report(update: Update, context: Context, caller: Caller) -> None:
+    """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
+    rt = runtime(context)
+    text = _one_argument(context.args, "/report 2026-03")
+    if text:
+        month = metrics.parse_month(text)
+    else:
+        month = digests.month_start(digests.local_today(rt.settings) - timedelta(days=1))
+    found = await digests.build_report(rt.db, rt.settings, month)
+    await reply(update, digest_render.report_text(found))
+    message = update.effective_message
+    assert message is not None
+    await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
+
+
+async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | None:
+    """One part of a queued digest: the chart, or the text when it did not fit the caption."""
+    found = Digest.from_json(payload["digest"])
+    with use_language(rt.settings.team.language):
+        caption, complete = digest_render.digest_caption(found)
+        if payload["part"] == "chart":
+            png = await asyncio.to_thread(charts.render, found)
+            return Outgoing(text=caption, photo=png)
+        return None if complete else Outgoing(text=digest_render.digest_text(found))
+
+
+notices.register(Notice(kind=digests.NOTICE_KIND, render=_render_queued))
+
+
+def register(app: Application) -> None:  # type: ignore[type-arg]
+    app.add_handler(CommandHandler("digest", digest))
+    app.add_handler(CommandHandler("report", report))

@@ -1,0 +1,356 @@
+"""Telegram, the network and the database misbehave: nothing acknowledged is lost or doubled.
+
+In-process tests drive the real Application and dispatcher against the fake Bot API's fault
+injection; the crash test (`kill -9` of `kefu run` mid-burst) and the PostgreSQL restart test
+run the bot the way production does, against a Bot API served over HTTP and a private
+PostgreSQL server of their own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from bot import clock, dispatcher
+from bot.db import Database
+from bot.models import Outbox, Survey, Ticket
+from bot.notices import REGISTRY, Notice, Outgoing, register
+from bot.runtime import Runtime
+from bot.services import outbox
+from tests.fakebot import FakeTelegram
+from tests.harness import (
+    AGENT,
+    CUSTOMER,
+    MANAGER,
+    TEAM_CHAT,
+    Kefu,
+    Person,
+    settings_for,
+)
+
+LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
+PING = "fault-test-ping"
+
+
+async def _render_ping(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(payload["text"])
+
+
+# A plain notice kind of our own, so delivery is tested apart from any feature's rendering.
+if PING not in REGISTRY:
+    register(Notice(PING, render=_render_ping))
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[Kefu]:
+    """The bot with the rate limiter's own 429 retries off, so the dispatcher's are tested."""
+    running = await Kefu(
+        settings_for(db_url, telegram={"send_retries": 0}, digest={"time": "00:00"})
+    ).start()
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def queue_ping(kefu: Kefu, chat_id: int, text: str, key: str | None = None) -> None:
+    async with kefu.runtime.db.transaction() as session:
+        await outbox.enqueue(
+            session, key=key or f"ping:{text}", kind=PING, chat_id=chat_id, payload={"text": text}
+        )
+
+
+async def outbox_rows(db: Database, kind: str | None = None) -> list[Outbox]:
+    async with db.transaction() as session:
+        statement = select(Outbox).order_by(Outbox.id)
+        if kind is not None:
+            statement = statement.where(Outbox.kind == kind)
+        return list(await session.exec(statement))
+
+
+def texts(kefu: Kefu, chat_id: int) -> list[str]:
+    return kefu.texts_to(chat_id)
+
+
+def short_read_timeout(kefu: Kefu, seconds: float) -> None:
+    """What the fake's transport waits before it reports a timeout (its default is 5 s)."""
+    kefu.app.bot.request._read_timeout = seconds  # type: ignore[attr-defined]
+
+
+async def link_customer(kefu: Kefu, customer: Person = CUSTOMER) -> int:
+    """Log a ticket in the team chat and have the customer open its link; its number."""
+    [logged] = await kefu.say(AGENT, "/ticket Parcel arrived broken order:A1", chat=TEAM_CHAT)
+    match = LINK.search(logged.text or "")
+    assert match, logged.text
+    await kefu.say(customer, f"/start {match.group(1)}")
+    number = int(re.search(r"#(\d+)", logged.text or "").group(1))  # type: ignore[union-attr]
+    return number
+
+
+# ---------------------------------------------------------------- transient failures
+
+
+FAULTS: dict[str, Callable[[FakeTelegram, int], None]] = {
+    "429 flood limit": lambda tg, chat: tg.fail(
+        "sendMessage", status=429, retry_after=7, chat_id=chat
+    ),
+    "500 internal error": lambda tg, chat: tg.fail("sendMessage", status=500, chat_id=chat),
+    "502 bad gateway": lambda tg, chat: tg.fail("sendMessage", status=502, chat_id=chat),
+    "dropped connection": lambda tg, chat: tg.drop("sendMessage", chat_id=chat),
+    "timeout": lambda tg, chat: tg.delay(
+        "sendMessage", 0.5, chat_id=chat, executed=False, times=1
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
+async def test_a_transient_failure_is_retried_with_back_off_and_delivered_once(
+    bot: Kefu, fault: str, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    number = await link_customer(bot)
+    monkeypatch.setattr(dispatcher, "SEND_TIMEOUT", 0.2)
+    FAULTS[fault](bot.telegram, CUSTOMER.user_id)
+    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+        await bot.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
+    assert bot.sent_to(CUSTOMER.user_id)[1:] == []  # [0] is the reply to /start
+    [row] = await outbox_rows(bot.runtime.db, "survey")
+    assert (row.status, row.attempts) == ("pending", 1)
+    assert row.last_error and row.not_before > clock.now()
+    assert any(f"outbox #{row.id}" in r.getMessage() for r in caplog.records)
+
+    # Not due yet: a second pass right away does not hammer Telegram.
+    calls = len(bot.telegram.calls("sendMessage"))
+    assert await bot.deliver() == 0
+    assert len(bot.telegram.calls("sendMessage")) == calls
+
+    clock.advance(row.not_before - clock.now() + timedelta(seconds=1))
+    assert await bot.deliver() == 1
+    clock.advance(timedelta(hours=1))
+    assert await bot.deliver() == 0
+    [_linked, survey] = bot.sent_to(CUSTOMER.user_id)
+    assert f"#{number}" in (survey.text or "") and survey.buttons
+    [row] = await outbox_rows(bot.runtime.db, "survey")
+    assert (row.status, row.attempts, row.message_id) == ("sent", 2, survey.message_id)
+
+
+async def test_a_slow_answer_is_waited_for_rather_than_raced_by_a_retry(bot: Kefu) -> None:
+    # Direct replies give up after 0.2 s here; a queued message waits for Telegram's answer,
+    # because a send that timed out may still have been delivered.
+    short_read_timeout(bot, 0.2)
+    await queue_ping(bot, CUSTOMER.user_id, "slow but delivered")
+    bot.telegram.delay("sendMessage", 0.5, chat_id=CUSTOMER.user_id, executed=True, times=1)
+    assert await bot.deliver() == 1
+    clock.advance(timedelta(hours=1))
+    assert await bot.deliver() == 0
+    assert texts(bot, CUSTOMER.user_id) == ["slow but delivered"]
+
+
+async def test_flood_limit_retry_after_is_honoured(bot: Kefu) -> None:
+    await queue_ping(bot, CUSTOMER.user_id, "hello")
+    bot.telegram.fail("sendMessage", status=429, retry_after=42, chat_id=CUSTOMER.user_id)
+    assert await bot.deliver() == 0
+    [row] = await outbox_rows(bot.runtime.db, PING)
+    wait = row.not_before - clock.now()
+    assert timedelta(seconds=40) < wait <= timedelta(seconds=42)
+    clock.advance(timedelta(seconds=30))
+    assert await bot.deliver() == 0
+    clock.advance(timedelta(seconds=13))
+    assert await bot.deliver() == 1
+    assert texts(bot, CUSTOMER.user_id) == ["hello"]
+
+
+async def test_the_rate_limiter_waits_out_a_short_flood_limit_itself(db_url: str) -> None:
+    kefu = await Kefu(settings_for(db_url)).start()  # production setting: 429s retried in place
+    try:
+        await queue_ping(kefu, CUSTOMER.user_id, "hello")
+        kefu.telegram.fail("sendMessage", status=429, retry_after=1, chat_id=CUSTOMER.user_id)
+        assert await kefu.deliver() == 1
+        assert texts(kefu, CUSTOMER.user_id) == ["hello"]
+        assert [c.status for c in kefu.telegram.calls("sendMessage")] == [429, 200]
+    finally:
+        await kefu.stop()
+
+
+async def test_an_outage_of_hours_is_outlasted_and_giving_up_is_logged(
+    bot: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    await queue_ping(bot, CUSTOMER.user_id, "your survey")
+    bot.telegram.fail("sendMessage", status=502, chat_id=CUSTOMER.user_id, times=None)
+    elapsed = timedelta()
+    # Telegram down for two hours: the message is still waiting, not given up.
+    while elapsed < timedelta(hours=2):
+        await bot.deliver()
+        [row] = await outbox_rows(bot.runtime.db, PING)
+        assert row.status == "pending", f"gave up after {elapsed}"
+        step = row.not_before - clock.now() + timedelta(seconds=1)
+        assert step <= timedelta(minutes=11)  # the back-off is capped
+        clock.advance(step)
+        elapsed += step
+    bot.telegram.clear_faults()
+    assert await bot.deliver() == 1
+    assert texts(bot, CUSTOMER.user_id) == ["your survey"]
+
+    # A message that can never get through is given up in the end, loudly.
+    await queue_ping(bot, CUSTOMER.user_id, "doomed")
+    bot.telegram.fail("sendMessage", status=500, chat_id=CUSTOMER.user_id, times=None)
+    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+        for _ in range(200):
+            await bot.deliver()
+            [_sent, row] = await outbox_rows(bot.runtime.db, PING)
+            if row.status != "pending":
+                break
+            clock.advance(row.not_before - clock.now() + timedelta(seconds=1))
+    assert row.status == "failed"
+    gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 1 and gave_up[0].levelno == logging.ERROR
+    assert f"outbox #{row.id}" in gave_up[0].getMessage()
+    assert texts(bot, CUSTOMER.user_id) == ["your survey"]
+
+
+# ---------------------------------------------------------------- refusals: no retry loop
+
+
+async def test_a_customer_who_blocked_the_bot_is_recorded_and_the_agent_told(
+    bot: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    number = await link_customer(bot)
+    bot.telegram.clear()
+    bot.telegram.blocked(CUSTOMER.user_id)
+    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+        await bot.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
+    for _ in range(5):
+        clock.advance(timedelta(hours=2))
+        await bot.deliver()
+        await bot.run_job("survey-sweep")
+        await bot.deliver()
+    attempts = [c for c in bot.telegram.calls("sendMessage") if c.params["chat_id"] == 3001]
+    assert len(attempts) == 1 and attempts[0].status == 403
+    [row] = await outbox_rows(bot.runtime.db, "survey")
+    assert row.status == "failed" and "blocked" in (row.last_error or "")
+    async with bot.runtime.db.transaction() as session:
+        [survey] = await session.exec(select(Survey))
+    assert survey.status == "undeliverable"
+    told = [t for t in texts(bot, TEAM_CHAT) + texts(bot, AGENT.user_id) if f"#{number}" in t]
+    assert any("survey" in t.lower() for t in told), told
+    assert any("not retrying" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_agent_who_blocked_the_bot_is_reminded_in_the_team_chat(bot: Kefu) -> None:
+    await bot.say(AGENT, "/help")  # the agent has a private chat with the bot
+    received = (clock.now() - timedelta(days=4)).astimezone(bot.settings.team.tz)
+    await bot.say(AGENT, f"/ticket Slow courier received:{received:%Y-%m-%dT%H:%M}", chat=TEAM_CHAT)
+    bot.telegram.clear()
+    bot.telegram.blocked(AGENT.user_id)
+    for _ in range(4):
+        await bot.run_job("followup-sweep")
+        await bot.deliver()
+        clock.advance(timedelta(hours=1))
+    to_agent = [c for c in bot.telegram.calls("sendMessage") if c.params["chat_id"] == 2001]
+    assert [c.status for c in to_agent] == [403]
+    reminders = [t for t in texts(bot, TEAM_CHAT) if "still open" in t]
+    assert len(reminders) == 1 and "#1" in reminders[0]
+
+
+async def test_the_bot_removed_from_the_team_chat_tells_the_managers_once(bot: Kefu) -> None:
+    await bot.say(MANAGER, "/help")  # the manager can be written to privately
+    bot.telegram.clear()
+    bot.telegram.blocked(TEAM_CHAT)  # "Forbidden: bot was kicked from the supergroup chat"
+    await queue_ping(bot, TEAM_CHAT, "first")
+    await queue_ping(bot, TEAM_CHAT, "second")
+    for _ in range(3):
+        await bot.deliver()
+        clock.advance(timedelta(minutes=30))
+    to_team = [c for c in bot.telegram.calls("sendMessage") if c.params["chat_id"] == TEAM_CHAT]
+    assert [c.status for c in to_team] == [403, 403]
+    assert {r.status for r in await outbox_rows(bot.runtime.db, PING)} == {"failed"}
+    [told] = texts(bot, MANAGER.user_id)
+    assert "team chat" in told.lower()
+
+
+# ---------------------------------------------------------------- no race into a duplicate
+
+
+async def two_replicas(db_url: str, telegram: FakeTelegram) -> tuple[Kefu, Kefu]:
+    settings = settings_for(db_url, telegram={"send_retries": 0})
+    first = await Kefu(settings, telegram).start()
+    second = Kefu(settings, telegram)
+    second.runtime.instance = "replica-2"
+    return first, await second.start()
+
+
+async def test_two_dispatchers_on_one_database_send_each_message_once(db_url: str) -> None:
+    telegram = FakeTelegram()
+    first, second = await two_replicas(db_url, telegram)
+    try:
+        for n in range(60):
+            await queue_ping(first, 5000 + n, f"message {n}")
+        telegram.delay("sendMessage", 0.01)  # keep both passes in flight together
+        delivered = await asyncio.gather(first.deliver(), second.deliver())
+        assert sum(delivered) == 60
+        assert sorted(m.text or "" for m in telegram.sent) == sorted(
+            f"message {n}" for n in range(60)
+        )
+        rows = await outbox_rows(first.runtime.db, PING)
+        assert {r.status for r in rows} == {"sent"}
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_slow_send_past_its_lease_is_not_sent_again_by_another_replica(
+    db_url: str,
+) -> None:
+    telegram = FakeTelegram()
+    first, second = await two_replicas(db_url, telegram)
+    try:
+        for n in range(5):
+            await queue_ping(first, 6000 + n, f"message {n}")
+        telegram.delay("sendMessage", 0.6, times=1)  # the first replica's first send hangs
+        stuck = asyncio.create_task(first.deliver())
+        await asyncio.sleep(0.2)
+        # Meanwhile the claims' lease runs out and the second replica looks for work.
+        clock.advance(outbox.LEASE + timedelta(seconds=1))
+        await second.deliver()
+        await stuck
+        clock.advance(timedelta(hours=1))
+        await first.deliver()
+        await second.deliver()
+        sent = sorted(m.text or "" for m in telegram.sent)
+        assert sent == [f"message {n}" for n in range(5)]
+    finally:
+        await first.stop()
+        await second.stop()
+
+
+async def test_a_redelivered_update_is_handled_once(bot: Kefu) -> None:
+    update = bot.updates.message(AGENT.json, TEAM_CHAT, "/ticket Lost parcel order:R1")
+    first = await bot.process(update)
+    again = await bot.process(update)
+    assert len(first) == 1 and again == []
+    async with bot.runtime.db.transaction() as session:
+        count = (await session.exec(select(func.count()).select_from(Ticket))).one()
+    assert count == 1
+
+
+async def test_a_failing_update_gets_one_apology_not_one_per_handler(
+    bot: Kefu, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.db import DatabaseUnavailable
+    from bot.services import updates
+
+    async def unavailable(*args: object, **kwargs: object) -> bool:
+        raise DatabaseUnavailable("connection refused")
+
+    monkeypatch.setattr(updates, "claim", unavailable)
+    replies = await bot.say(AGENT, "/ticket Parcel broken", chat=TEAM_CHAT)
+    assert [r.text for r in replies] == [
+        "The database is not reachable right now. Please try again in a moment."
+    ]
