@@ -54,6 +54,8 @@ class Measure:
     database: str
     tickets: int
     seconds: float
+    # CPU time of the child (user + system): steadier than wall time on a busy machine.
+    cpu_seconds: float
     peak_mb: float
 
 
@@ -246,8 +248,8 @@ async def fill_postgres(
 # ------------------------------------------------------------------ measuring
 
 
-def measure(url: str, workdir: Path, day: date) -> tuple[float, float]:
-    """Best wall time and its peak RSS (MB) of `kefu digest --json` over RUNS runs."""
+def measure(url: str, workdir: Path, day: date) -> tuple[float, float, float]:
+    """Best wall time, its CPU time and peak RSS (MB) of `kefu digest --json` over RUNS runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
     env.update(KEFU_DATABASE__URL=url, PYTHONPATH=str(ROOT))
     command = [sys.executable, "-m", "bot.cli", "digest", "--json", "--date", day.isoformat()]
@@ -262,7 +264,7 @@ def measure(url: str, workdir: Path, day: date) -> tuple[float, float]:
         child.returncode = code
         if code != 0:
             raise SystemExit(f"kefu digest failed on {url} (exit {code})")
-        runs.append((elapsed, usage.ru_maxrss / 1024))
+        runs.append((elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
     # The first run only warms the OS file cache.
     return min(runs[1:])
 
@@ -288,8 +290,7 @@ def bench_sqlite(sizes: Sequence[int], agents: int, days: int, workdir: Path) ->
             f"  sqlite: {size:,} tickets generated in {time.perf_counter() - started:.0f} s",
             flush=True,
         )
-        seconds, peak = measure(url, workdir, now.astimezone(TZ).date())
-        results.append(Measure("SQLite", size, seconds, peak))
+        results.append(Measure("SQLite", size, *measure(url, workdir, now.astimezone(TZ).date())))
         path.unlink()
     return results
 
@@ -310,8 +311,8 @@ def bench_postgres(sizes: Sequence[int], agents: int, days: int, workdir: Path) 
                 f"  postgresql: {size:,} tickets generated in {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
-            seconds, peak = measure(url, workdir, now.astimezone(TZ).date())
-            results.append(Measure("PostgreSQL", size, seconds, peak))
+            figures = measure(url, workdir, now.astimezone(TZ).date())
+            results.append(Measure("PostgreSQL", size, *figures))
         finally:
             asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     return results
@@ -319,9 +320,12 @@ def bench_postgres(sizes: Sequence[int], agents: int, days: int, workdir: Path) 
 
 def report(results: Sequence[Measure], full: int) -> bool:
     print()
-    print(f"{'database':<11} {'tickets':>10} {'time (s)':>9} {'peak RSS (MB)':>14}")
+    print(f"{'database':<11} {'tickets':>10} {'time (s)':>9} {'cpu (s)':>8} {'peak RSS (MB)':>14}")
     for m in results:
-        print(f"{m.database:<11} {m.tickets:>10,} {m.seconds:>9.2f} {m.peak_mb:>14.0f}")
+        print(
+            f"{m.database:<11} {m.tickets:>10,} {m.seconds:>9.2f} {m.cpu_seconds:>8.2f} "
+            f"{m.peak_mb:>14.0f}"
+        )
     ok = True
     print()
     for database in sorted({m.database for m in results}):

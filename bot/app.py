@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram import Update
@@ -16,11 +17,24 @@ from bot.db import Database
 from bot.runtime import Runtime
 from bot.services import team
 from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
-from handlers import digest, errors, followups, kpi, menu, observe, seen, start, tickets
+from handlers import (
+    digest,
+    errors,
+    followups,
+    kpi,
+    membership,
+    menu,
+    observe,
+    seen,
+    start,
+    tickets,
+)
 from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
 log = logging.getLogger(__name__)
+
+UPDATE_QUEUE_SIZE = 1
 
 
 def build_application(
@@ -43,6 +57,12 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
         .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
         .job_queue(CountingJobQueue(metrics))
+        # Fetched updates wait here until handled. Asking Telegram for the next batch is what
+        # confirms the last one: with an unbounded queue the poller fetches (and confirms)
+        # the whole backlog at once, and a crash loses every update not handled yet. Bounded,
+        # it asks only when the last batch is all but handled, so Telegram redelivers what a
+        # crash interrupted (handlers/seen.py skips what was handled already).
+        .update_queue(asyncio.Queue(maxsize=UPDATE_QUEUE_SIZE))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -72,6 +92,7 @@ def build_application(
     team_handlers.register(app)
     digest.register(app)
     kpi.register(app)
+    membership.register(app)
     app.add_error_handler(errors.on_error)
     return app
 

@@ -97,6 +97,9 @@ def _tickets_panel(axes: Axes, series: Sequence[DayFigures]) -> None:
         color=RESOLVED_COLOUR,
     )
     axes.set_title("Tickets per day: new vs resolved", loc="left")
+    # Headroom above the tallest bar keeps the legend clear of the bars.
+    tallest = max([point.new for point in series] + [point.resolved for point in series] + [1])
+    axes.set_ylim(0, tallest * 1.3)
     axes.legend(loc="upper left", frameon=False, ncols=2)
     _day_ticks(axes, days)
 
@@ -137,7 +140,7 @@ def _scoreboard_panel(axes: Axes, agents: Sequence[AgentLine], month: str) -> No
     axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     top = max(agent.max_total for agent in shown)
-    axes.set_xlim(0, top * 1.15)
+    axes.set_xlim(0, top * 1.25)
     axes.axvline(top, color="grey", linewidth=1, linestyle="--")
     for position, agent in zip(positions, shown, strict=True):
         text = "—" if agent.total is None else f"{agent.total:.1f}/{agent.max_total}"

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 
-from bot import logs, migrate
+from telegram.error import InvalidToken
+
+from bot import logs
 from bot.config import ConfigError, Settings, load_settings
 
 
@@ -28,6 +31,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         secrets=[settings.token or "", secret.get_secret_value() if secret else ""],
     )
     app = build_application(settings)
+    from bot import migrate  # Alembic is slow to import; only these commands need it.
+
     migrate.upgrade_sync(settings.database.url)
     return asyncio.run(serve.run(app, settings))
 
@@ -35,6 +40,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     """Apply the database migrations and exit."""
     settings = _settings(args)
+    from bot import migrate
+
     migrate.upgrade_sync(settings.database.url)
     print(f"database is up to date ({_safe_url(settings.database.url)})")
     return 0
@@ -133,8 +140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
+    except InvalidToken:
+        # PTB's own message quotes the token in full: never let it reach a log.
+        print(
+            "kefu: Telegram rejected the bot token; check [telegram] token "
+            "(or KEFU_TELEGRAM__TOKEN) against what @BotFather shows",
+            file=sys.stderr,
+        )
+        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # Last resort, outside logging's token filter: scrub the traceback the same way.
+        print(logs.RedactSecrets([]).scrub(traceback.format_exc()), file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -14,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT = 10.0
 
 
 class DatabaseUnavailable(Exception):
@@ -41,13 +46,10 @@ class Database:
             try:
                 yield session
                 await session.commit()
-            except (OperationalError, DBAPIError) as exc:
-                await session.rollback()
-                if _is_connection_error(exc):
-                    raise DatabaseUnavailable(str(exc.orig)) from exc
-                raise
-            except BaseException:
-                await session.rollback()
+            except BaseException as exc:
+                await _rollback_quietly(session)
+                if isinstance(exc, Exception) and is_unreachable(exc):
+                    raise DatabaseUnavailable(_reason(exc)) from exc
                 raise
 
     async def dispose(self) -> None:
@@ -60,6 +62,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "postgresql":
         # pre_ping lets the pool recover by itself after PostgreSQL restarts.
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
+        # asyncpg waits 60 s for an unreachable host by default, and the bot handles one
+        # update at a time: fail fast and say "try again in a moment" instead.
+        kwargs.update(connect_args={"timeout": CONNECT_TIMEOUT})
     else:
         kwargs.update(connect_args={"timeout": 30})
     engine = create_async_engine(url, **kwargs)
@@ -78,11 +83,56 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _is_connection_error(exc: DBAPIError) -> bool:
-    return bool(exc.connection_invalidated) or (
-        isinstance(exc, OperationalError)
-        and any(
-            word in str(exc).lower()
-            for word in ("connection", "connect", "terminat", "shutdown", "closed")
-        )
+# What the PostgreSQL driver raises when the server is down, restarting or gone away.
+_SERVER_GONE: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+    asyncpg.exceptions.TooManyConnectionsError,
+)
+_NETWORK_ERRNOS = frozenset(
+    {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
+)
+_CONNECTION_WORDS = ("connection", "connect", "terminat", "shutdown", "closed")
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether `exc`, or anything it wraps, means the database cannot be reached right now.
+
+    A refused or reset socket arrives as a bare OSError from the driver's connect, not
+    wrapped by SQLAlchemy, so the whole chain of causes is looked at.
+    """
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, _SERVER_GONE) or _network_error(current):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, OperationalError | asyncpg.InterfaceError) and any(
+            word in str(current).lower() for word in _CONNECTION_WORDS
+        ):
+            return True
+        wrapped = getattr(current, "orig", None)
+        current = wrapped if isinstance(wrapped, BaseException) else current.__cause__
+    return False
+
+
+def _network_error(exc: BaseException) -> bool:
+    # Not any OSError: a missing file inside a transaction is not a database outage.
+    return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (
+        isinstance(exc, OSError) and exc.errno in _NETWORK_ERRNOS
     )
+
+
+def _reason(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc) or type(exc).__name__
+
+
+async def _rollback_quietly(session: AsyncSession) -> None:
+    """Roll back; on a dead connection the rollback fails too, and that is not the news."""
+    try:
+        await session.rollback()
+    except Exception as exc:
+        log.debug("rollback failed after an error: %s", exc)

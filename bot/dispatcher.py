@@ -14,7 +14,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot.db import Database
 from bot.notices import REGISTRY, Outgoing
 from bot.runtime import Runtime
-from bot.services import outbox
+from bot.services import outbox, reach
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +81,8 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         await outbox.mark_failed(rt.db, item.id, error=exc.message, retry_in=None)
         if notice.refused:
             await notice.refused(rt, item.payload, exc.message)
+        if item.chat_id is not None and item.chat_id < 0:
+            await _team_chat_refused(rt, item.chat_id, exc.message, context)
         return 0
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
@@ -110,6 +112,14 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         except Exception:
             log.exception("%s: sent, but recording it failed", context, extra=fields)
     return 1
+
+
+async def _team_chat_refused(rt: Runtime, chat_id: int, reason: str, context: str) -> None:
+    try:
+        await reach.team_chat_refused(rt.db, chat_id=chat_id, reason=reason)
+    except Exception:
+        # Mid-batch: a failure to raise the alarm must not hold back the other messages.
+        log.exception("%s: could not tell the managers that the chat refuses the bot", context)
 
 
 async def _retry_later(

@@ -9,6 +9,9 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Replicas may all run `kefu db upgrade` at start; PostgreSQL serialises them on this
+# advisory lock key (taken in migrations/env.py).
+MIGRATION_LOCK_KEY = 0x6B656675
 
 
 def alembic_config(url: str) -> Config:

@@ -84,6 +84,20 @@ class TeamSetting(SQLModel, table=True):
 
 
 class Ticket(SQLModel, table=True):
+    # The digest and the scoreboard aggregate the tickets resolved in a date range by agent,
+    # speed and quality, and count the open ones: with every column they read in one index,
+    # SQLite answers from the index alone instead of one table lookup per ticket (half of the
+    # digest's time at 1M tickets). It also serves every plain resolved_at lookup.
+    __table_args__ = (
+        Index(
+            "ix_ticket_resolved_cover",
+            "resolved_at",
+            "agent_id",
+            "received_at",
+            "quality",
+            "logged_at",
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
     description: str = Field(sa_column=Column(Text, nullable=False))
     category: str = Field(default=Category.OTHER, max_length=16, index=True)
@@ -98,7 +112,7 @@ class Ticket(SQLModel, table=True):
     status: str = Field(default=TicketStatus.OPEN, max_length=16, index=True)
     received_at: datetime = _ts(nullable=False, index=True)
     logged_at: datetime = _ts(nullable=False, index=True)
-    resolved_at: datetime | None = _ts(index=True)
+    resolved_at: datetime | None = _ts()
     closed_at: datetime | None = _ts()
     quality: int | None = None
     quality_overridden: bool = False

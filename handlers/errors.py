@@ -6,6 +6,7 @@ import logging
 
 from telegram import Update
 from telegram.error import Forbidden, NetworkError
+from telegram.ext import ApplicationHandlerStop
 
 from bot.db import DatabaseUnavailable
 from bot.i18n import _
@@ -41,3 +42,7 @@ async def on_error(update: object, context: Context) -> None:
             await reply(update, text)
         except Exception as exc:  # the chat may be the very thing that fails
             log.warning("could not tell the user about the failure: %s", exc, extra=fields)
+        # PTB would otherwise go on to the next handler group: one failure would earn one
+        # apology per group, and an update whose redelivery claim failed would be handled
+        # unclaimed, so a redelivery could handle it twice.
+        raise ApplicationHandlerStop

@@ -51,5 +51,4 @@ async def observe(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    # block=True keeps the count ahead of the handlers, in the update's own task.
     app.add_handler(TypeHandler(Update, observe), group=GROUP)

@@ -16,6 +16,7 @@ from sqlmodel import SQLModel
 import bot.models  # noqa: F401  (the tables to truncate)
 from bot import clock, migrate
 from tests.harness import Kefu, settings_for
+from tests.pg_private import private_postgres  # noqa: F401  (a fixture: a server to stop)
 
 PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 

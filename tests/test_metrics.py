@@ -131,6 +131,7 @@ class Month:
 
 
 async def build_month(db: Database) -> Month:
+    """February and the first days of March 2026; the checks below read it, never change it."""
     t: dict[str, int] = {}
     product, logistics, service = Category.PRODUCT, Category.LOGISTICS, Category.SERVICE
     other = Category.OTHER
@@ -246,8 +247,7 @@ async def build_month(db: Database) -> Month:
     return Month(t)
 
 
-async def test_scoreboard_of_a_past_month(db: Database) -> None:
-    await build_month(db)
+async def check_scoreboard_of_a_past_month(db: Database, scenario: Month) -> None:
     scoring = ScoringSettings()
     rows = await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH)
     by_name = {row.name: row for row in rows}
@@ -311,8 +311,7 @@ async def test_scoreboard_of_a_past_month(db: Database) -> None:
     assert alex_weighted.total == pytest.approx((76 + 660 / 9 + 570 / 7 + 160) / 10)
 
 
-async def test_scoreboard_of_the_month_in_progress(db: Database) -> None:
-    await build_month(db)
+async def check_scoreboard_of_the_month_in_progress(db: Database, scenario: Month) -> None:
     rows = await metrics.scoreboard(db, month=MAR, scoring=ScoringSettings(), tz=SH)
     # Mia has no March tickets and is a manager; Fay is gone: neither appears.
     assert [row.name for row in rows] == ["Alex", "Bo", "Cai"]
@@ -329,8 +328,7 @@ async def test_scoreboard_of_the_month_in_progress(db: Database) -> None:
     assert cai.total is None
 
 
-async def test_scoreboard_for_one_person_and_bad_months(db: Database) -> None:
-    await build_month(db)
+async def check_scoreboard_for_one_person_and_bad_months(db: Database, scenario: Month) -> None:
     scoring = ScoringSettings()
     [alex] = await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=ALEX)
     assert (alex.name, alex.tickets) == ("Alex", 7)
@@ -367,8 +365,7 @@ async def _facts(db: Database, agent: int) -> list[TicketFacts]:
     return facts
 
 
-async def test_sql_agrees_with_the_pure_rule(db: Database) -> None:
-    await build_month(db)
+async def check_sql_agrees_with_the_pure_rule(db: Database, scenario: Month) -> None:
     scoring = ScoringSettings()
     for month, (start, end) in [
         (FEB, (sh("2026-02-01 00:00"), sh("2026-03-01 00:00"))),
@@ -385,8 +382,7 @@ async def test_sql_agrees_with_the_pure_rule(db: Database) -> None:
             assert row.indicators == expected, (month, row.name)
 
 
-async def test_refund_figures_over_the_window(db: Database) -> None:
-    await build_month(db)
+async def check_refund_figures_over_the_window(db: Database, scenario: Month) -> None:
     window, figures = await metrics.refund_figures(db, day=MAR, tz=SH)
     assert window == (date(2026, 1, 30), date(2026, 2, 28))
     # T12 (D−30, product), T1 (product, dispute), T10 (corrected to dispute), T3 (D−1).
@@ -409,8 +405,8 @@ async def test_refund_figures_over_the_window(db: Database) -> None:
     )
 
 
-async def test_ticket_counts_at_the_start_of_a_day(db: Database) -> None:
-    numbers = (await build_month(db)).t
+async def check_ticket_counts_at_the_start_of_a_day(db: Database, scenario: Month) -> None:
+    numbers = scenario.t
     counts = await metrics.ticket_counts(
         db, day=MAR, tz=SH, remind_after=timedelta(days=3), escalate_after=timedelta(days=5)
     )
@@ -440,8 +436,7 @@ async def test_ticket_counts_at_the_start_of_a_day(db: Database) -> None:
     assert [old.number for old in fewer.oldest] == [numbers["T8"], numbers["T6"]]
 
 
-async def test_survey_counts_of_yesterday(db: Database) -> None:
-    await build_month(db)
+async def check_survey_counts_of_yesterday(db: Database, scenario: Month) -> None:
     counts = await metrics.survey_counts(db, day=MAR, tz=SH)
     # Sent on Feb 28: B15's. Answered on Feb 28: T10 round 2 (10) at 00:00 and T5 (8) at
     # 23:59:59; B15's answer came at 00:00 on March 1.
@@ -451,8 +446,7 @@ async def test_survey_counts_of_yesterday(db: Database) -> None:
     )
 
 
-async def test_top_causes_of_a_month(db: Database) -> None:
-    await build_month(db)
+async def check_top_causes_of_a_month(db: Database, scenario: Month) -> None:
     start, end = metrics.month_bounds_utc(FEB, SH)
     # Logged in February (local): product T1 T2 T6 B13 M1 F1; logistics T3 T7 T10 B1 B15
     # (B15 a second before Feb 28); service T4 T11; other T8. T5, T9, T12 and B14 are outside.
@@ -467,8 +461,7 @@ async def test_top_causes_of_a_month(db: Database) -> None:
     ]
 
 
-async def test_daily_series(db: Database) -> None:
-    await build_month(db)
+async def check_daily_series(db: Database, scenario: Month) -> None:
     series = await metrics.daily_series(db, day=MAR, tz=SH)
     assert [p.day for p in series] == [date(2026, 1, 30) + timedelta(days=i) for i in range(30)]
     by_day = {p.day: p for p in series}
@@ -485,6 +478,23 @@ async def test_daily_series(db: Database) -> None:
     assert by_day[date(2026, 2, 10)].refunds == 1
     assert by_day[date(2026, 2, 10)].refund_rate is None
     assert len(await metrics.daily_series(db, day=MAR, tz=SH, days=7)) == 7
+
+
+async def test_scoreboard(db: Database) -> None:
+    scenario = await build_month(db)
+    await check_scoreboard_of_a_past_month(db, scenario)
+    await check_scoreboard_of_the_month_in_progress(db, scenario)
+    await check_scoreboard_for_one_person_and_bad_months(db, scenario)
+    await check_sql_agrees_with_the_pure_rule(db, scenario)
+
+
+async def test_digest_figures(db: Database) -> None:
+    scenario = await build_month(db)
+    await check_refund_figures_over_the_window(db, scenario)
+    await check_ticket_counts_at_the_start_of_a_day(db, scenario)
+    await check_survey_counts_of_yesterday(db, scenario)
+    await check_top_causes_of_a_month(db, scenario)
+    await check_daily_series(db, scenario)
 
 
 async def test_days_follow_daylight_saving_time(db: Database) -> None:

@@ -29,10 +29,11 @@ import pytest
 
 from bot import clock
 from bot.app import ALLOWED_UPDATES
+from bot.migrate import MIGRATION_LOCK_KEY
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import AGENT, AGENT2, MANAGER, TEAM_CHAT, TOKEN
 from tests.test_e2e import clean_env, kefu_command
-from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, free_port, metric
+from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
 pytestmark = pytest.mark.e2e
 
@@ -291,19 +292,47 @@ def test_concurrent_db_upgrades_on_a_fresh_database_all_succeed(
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "{fresh_pg.url}"\n')
-    processes = [
-        subprocess.Popen(
-            [*kefu_command(), "--config", str(config), "db", "upgrade"],
-            env=clean_env(),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    results = [process.communicate(timeout=120) for process in processes]
-    for process, (output, _) in zip(processes, results, strict=True):
-        assert process.returncode == 0, output
+    upgrades = 3
+
+    async def scenario() -> list[tuple[int | None, str]]:
+        # Holding the migration lock lines the upgrades up behind it, so that on release they
+        # really run at the same moment rather than one after another by the luck of start-up.
+        holder = await asyncpg.connect(fresh_pg.dsn)
+        await holder.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+        processes = [
+            await asyncio.create_subprocess_exec(
+                *kefu_command(),
+                "--config",
+                str(config),
+                "db",
+                "upgrade",
+                env=clean_env(),
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            for _ in range(upgrades)
+        ]
+
+        async def all_waiting() -> bool:
+            waiting = await holder.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                " AND objid = $1",
+                MIGRATION_LOCK_KEY,
+            )
+            return bool(waiting == upgrades)
+
+        try:
+            await eventually(all_waiting, "every upgrade to wait for the migration lock", within=60)
+        finally:
+            await holder.close()
+        outputs = [await process.communicate() for process in processes]
+        return [
+            (process.returncode, out.decode())
+            for process, (out, _) in zip(processes, outputs, strict=True)
+        ]
+
+    for returncode, output in asyncio.run(scenario()):
+        assert returncode == 0, output
         assert "database is up to date" in output
     [version] = fresh_pg.query("SELECT version_num FROM alembic_version")
     assert version["version_num"] == "0001"

@@ -9,9 +9,7 @@ from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from bot.db import create_engine
-
-# Replicas may all run `kefu db upgrade` at start; PostgreSQL serialises them on this key.
-MIGRATION_LOCK_KEY = 0x6B656675
+from bot.migrate import MIGRATION_LOCK_KEY
 
 target_metadata = SQLModel.metadata
 

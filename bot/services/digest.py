@@ -18,18 +18,18 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
-from bot.models import Outbox
+from bot.models import Outbox, Survey
 from bot.services import metrics, outbox, team
 from scoring.kpi import mean_from_counts
 from scoring.refunds import RefundFigures
@@ -285,17 +285,23 @@ def _agents(scores: list[metrics.AgentScore]) -> tuple[AgentLine, ...]:
 
 
 async def team_satisfaction(db: Database, *, start: datetime, end: datetime) -> float | None:
-    """The team's mean survey answer over tickets resolved in [start, end).
+    """The mean survey answer the team received in [start, end): the shop-level figure.
 
-    Counted exactly as the agents' satisfaction indicator is (metrics' own counts, summed over
-    agents), so the team figure and the scoreboard never disagree.
+    Counted by when the customer answered, like the digest's "surveys answered yesterday";
+    an agent's satisfaction indicator counts by when the ticket was resolved instead, so
+    the two can differ by the answers that straddle a month's end.
     """
     async with db.transaction() as session:
-        per_agent = await metrics._satisfaction_counts(session, start, end, None)
-    team: Counter[int] = Counter()
-    for bands in per_agent.values():
-        team.update(bands)
-    return mean_from_counts(team)
+        rows = await session.exec(
+            select(col(Survey.rating), func.count())
+            .where(
+                col(Survey.answered_at) >= start,
+                col(Survey.answered_at) < end,
+                col(Survey.rating).is_not(None),
+            )
+            .group_by(col(Survey.rating))
+        )
+        return mean_from_counts({int(rating): int(count) for rating, count in rows})
 
 
 def month_period(month: date, settings: Settings) -> tuple[datetime, datetime]:

@@ -98,9 +98,8 @@ async def sweep(db: Database, settings: Settings) -> SweepResult:
     waiting = failed = 0
     for candidate in candidates:
         level = _level(now - candidate.received_at, escalate_after)
-        chat_id = team_chat
-        if level is Level.REMIND and candidate.agent_has_private_chat:
-            chat_id = candidate.agent_id
+        private = level is Level.REMIND and candidate.agent_has_private_chat
+        chat_id = candidate.agent_id if private else team_chat
         if chat_id is None:
             waiting += 1
             continue
@@ -112,7 +111,7 @@ async def sweep(db: Database, settings: Settings) -> SweepResult:
                     key=key(candidate.ticket_id, candidate.round, level),
                     kind=KINDS[level],
                     chat_id=chat_id,
-                    payload=_payload(candidate.ticket_id, candidate.round, chat_id == team_chat),
+                    payload=_payload(candidate.ticket_id, candidate.round, not private),
                     not_before=not_before,
                 )
         except DatabaseUnavailable:

@@ -6,9 +6,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import col, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql import Executable
+from sqlmodel import SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
@@ -55,11 +58,34 @@ def _member(person: Person) -> Member:
     )
 
 
+def _insert_if_missing(session: AsyncSession, table: type[SQLModel], **values: Any) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING on the primary key, in the session's dialect."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).values(**values).on_conflict_do_nothing()
+
+
+async def _person(session: AsyncSession, user_id: int) -> Person:
+    """The person's row, created when missing."""
+    # INSERT … ON CONFLICT, not get-then-add: replicas starting together (or seeing a new user
+    # at once) would otherwise both insert, and one would fail on the primary key.
+    await session.exec(  # type: ignore[call-overload]
+        _insert_if_missing(
+            session,
+            Person,
+            user_id=user_id,
+            full_name="",
+            has_private_chat=False,
+            updated_at=clock.now(),
+        )
+    )
+    person = await session.get(Person, user_id)
+    assert person is not None
+    return person
+
+
 async def _upsert(session: AsyncSession, user: SeenUser) -> Person:
-    person = await session.get(Person, user.user_id)
-    if person is None:
-        person = Person(user_id=user.user_id, updated_at=clock.now())
-        session.add(person)
+    person = await _person(session, user.user_id)
     person.full_name = user.full_name[:256]
     if user.username:
         # Usernames move between accounts; the newest holder keeps it.
@@ -187,10 +213,7 @@ async def sync_config(
             *((a, Role.AGENT) for a in agents),
             *((m, Role.MANAGER) for m in managers),
         ]:
-            person = await session.get(Person, user_id)
-            if person is None:
-                person = Person(user_id=user_id, updated_at=clock.now())
-                session.add(person)
+            person = await _person(session, user_id)
             person.role = role.value
         if chat_id is not None:
             await _put_setting(session, TEAM_CHAT_KEY, str(chat_id))
@@ -203,11 +226,11 @@ async def team_chat_id(db: Database) -> int | None:
 
 
 async def _put_setting(session: AsyncSession, key: str, value: str) -> None:
+    # Race-free like _person: two replicas may write the team chat at start.
+    await session.exec(_insert_if_missing(session, TeamSetting, key=key, value=value))  # type: ignore[call-overload]
     setting = await session.get(TeamSetting, key)
-    if setting is None:
-        session.add(TeamSetting(key=key, value=value))
-    else:
-        setting.value = value
+    assert setting is not None
+    setting.value = value
 
 
 def _digest(code: str) -> str:

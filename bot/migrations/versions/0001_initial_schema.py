@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:14:43.424887
+Create Date: 2026-11-25 08:40:13.075932
 """
 
 from collections.abc import Sequence
@@ -147,7 +147,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_ticket_logged_at"), ["logged_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_ticket_received_at"), ["received_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_ticket_resolved_at"), ["resolved_at"], unique=False)
+        batch_op.create_index(
+            "ix_ticket_resolved_cover",
+            ["resolved_at", "agent_id", "received_at", "quality", "logged_at"],
+            unique=False,
+        )
         batch_op.create_index(batch_op.f("ix_ticket_status"), ["status"], unique=False)
 
     op.create_table(
@@ -237,7 +241,7 @@ def downgrade() -> None:
     op.drop_table("refund")
     with op.batch_alter_table("ticket", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ticket_status"))
-        batch_op.drop_index(batch_op.f("ix_ticket_resolved_at"))
+        batch_op.drop_index("ix_ticket_resolved_cover")
         batch_op.drop_index(batch_op.f("ix_ticket_received_at"))
         batch_op.drop_index(batch_op.f("ix_ticket_logged_at"))
         batch_op.drop_index(batch_op.f("ix_ticket_customer_user_id"))
