@@ -120,7 +120,7 @@ def followers(ticket_batch: Sequence[tuple], seed: int) -> tuple[list[tuple], li
     surveys: list[tuple] = []
     refunds: list[tuple] = []
     for row in ticket_batch:
-        number, category, resolved = row[0], row[2], row[8]
+        number, resolved = row[0], row[8]
         if resolved is not None and rng.random() < 0.5:
             answered = resolved + timedelta(hours=rng.random() * 20)
             rated = rng.random() < 0.6
@@ -142,7 +142,7 @@ def followers(ticket_batch: Sequence[tuple], seed: int) -> tuple[list[tuple], li
                 (
                     number,
                     Decimal("25.00"),
-                    category == "product" and rng.random() < 0.3,
+                    rng.random() < 0.1,  # the platform stepped in
                     recorded,
                     day,
                 )
@@ -150,12 +150,10 @@ def followers(ticket_batch: Sequence[tuple], seed: int) -> tuple[list[tuple], li
     return surveys, refunds
 
 
-def orders(days: int, today: date, seed: int) -> list[tuple]:
+def orders(days: int, now: datetime, seed: int) -> list[tuple]:
     rng = random.Random(seed)
-    return [
-        (today - timedelta(days=i), rng.randint(2000, 6000), datetime.now())
-        for i in range(days + 1)
-    ]
+    today = now.astimezone(TZ).date()
+    return [(today - timedelta(days=i), rng.randint(2000, 6000), _ts(now)) for i in range(days + 1)]
 
 
 def skills(agents: int, now: datetime) -> list[tuple]:
@@ -193,7 +191,7 @@ def fill_sqlite(path: Path, tickets_total: int, agents: int, days: int, now: dat
 
     insert("person", people(agents, now))
     insert("skill_rating", skills(agents, now))
-    insert("daily_orders", orders(days, now.astimezone(TZ).date(), seed=7))
+    insert("daily_orders", orders(days, now, seed=7))
     for index, batch in enumerate(tickets(tickets_total, agents, days, now, seed=11)):
         insert("ticket", batch)
         surveys, refunds = followers(batch, seed=index)
@@ -232,7 +230,7 @@ async def fill_postgres(
 
         await insert("person", people(agents, now))
         await insert("skill_rating", skills(agents, now))
-        await insert("daily_orders", orders(days, now.astimezone(TZ).date(), seed=7))
+        await insert("daily_orders", orders(days, now, seed=7))
         for index, batch in enumerate(tickets(tickets_total, agents, days, now, seed=11)):
             async with connection.transaction():
                 await insert("ticket", batch)

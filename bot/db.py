@@ -70,7 +70,35 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "before_cursor_execute", _without_nul, retval=True)
     return engine
+
+
+def _without_nul(
+    _conn: Any,
+    _cursor: Any,
+    statement: str,
+    parameters: Any,
+    _context: Any,
+    executemany: bool,
+) -> tuple[str, Any]:
+    """PostgreSQL cannot store U+0000 in text and fails the whole statement; nobody means
+    to type it, so it is dropped from every value sent, on both databases alike."""
+    if executemany and isinstance(parameters, list | tuple):
+        return statement, type(parameters)(_clean(row) for row in parameters)
+    return statement, _clean(parameters)
+
+
+def _clean(parameters: Any) -> Any:
+    if isinstance(parameters, dict):
+        return {key: _clean_value(value) for key, value in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        return type(parameters)(_clean_value(value) for value in parameters)
+    return parameters
+
+
+def _clean_value(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) and "\x00" in value else value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -60,9 +60,10 @@ TARGETS = {
     "refund_rate_max": 0.03,
     "dispute_refund_rate_max": 0.002,
     "quality_refund_rate_max": 0.015,
-    "satisfaction_min": 8.5,
-    # A strict target (no ticket left open past 5 days), so the demo shows a miss too.
-    "open_over_5d_max": 0,
+    # Ambitious, as shops set it: the demo team usually misses it, which shows what a miss
+    # looks like ("team bonus at risk").
+    "satisfaction_min": 9.0,
+    "open_over_5d_max": 2,
 }
 
 

@@ -11,7 +11,6 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,16 +78,11 @@ def print_digest(settings: Settings, *, day: str | None, as_json: bool) -> int:
     return _guarded(settings, action)
 
 
-def default_report_month(settings: Settings) -> date:
-    """The month of yesterday: on the 1st, the month just finished."""
-    return digests.month_start(digests.local_today(settings) - timedelta(days=1))
-
-
 def print_report(settings: Settings, *, month: str | None, csv_path: str | None) -> int:
     """Print the monthly scoreboard and pay; with `csv_path`, also write the CSV there."""
 
     def action() -> int:
-        target = metrics.parse_month(month) if month else default_report_month(settings)
+        target = metrics.parse_month(month) if month else digests.default_report_month(settings)
         found = _run(settings, lambda db: digests.build_report(db, settings, target))
         from handlers import digest_render
 

@@ -96,12 +96,27 @@ async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
     return await message.reply_text(text, do_quote=False, **kwargs)
 
 
+# The redelivery guard reads the sender's role in its own transaction and leaves it on the
+# update's context (one per update, shared by every handler group) for `identify`.
+_LOOKUP = "kefu_caller_lookup"
+
+
+def remember_lookup(
+    context: Context, user_id: int, role: Role | None, team_chat: int | None
+) -> None:
+    setattr(context, _LOOKUP, (user_id, role, team_chat))
+
+
 async def identify(update: Update, context: Context) -> Caller | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:
         return None
     rt = runtime(context)
-    role, team_chat = await team.role_and_team_chat(rt.db, user.id)
+    known: tuple[int, Role | None, int | None] | None = getattr(context, _LOOKUP, None)
+    if known is not None and known[0] == user.id:
+        role, team_chat = known[1], known[2]
+    else:
+        role, team_chat = await team.role_and_team_chat(rt.db, user.id)
     caller = Caller(
         user=seen_user(user, chat),
         role=role,

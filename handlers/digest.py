@@ -8,13 +8,12 @@ and, when it does not fit, the text after it.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import charts, notices
+from bot import notices
 from bot.i18n import N_, use_language
 from bot.models import Role
 from bot.notices import Notice, Outgoing
@@ -35,11 +34,18 @@ def _one_argument(args: list[str] | None, example: str) -> str | None:
     return args[0]
 
 
-async def send_digest(update: Update, found: Digest) -> None:
+async def _chart(found: Digest) -> bytes:
+    # matplotlib takes seconds to import: only a process that draws a chart pays for it.
+    from bot import charts
+
+    return await asyncio.to_thread(charts.render, found)
+
+
+async def _send_digest(update: Update, found: Digest) -> None:
     """The chart with the digest as its caption, or the chart and then the text."""
     message = update.effective_message
     assert message is not None
-    png = await asyncio.to_thread(charts.render, found)
+    png = await _chart(found)
     caption, complete = digest_render.digest_caption(found)
     await message.reply_photo(png, caption=caption, do_quote=False)
     if not complete:
@@ -58,7 +64,7 @@ async def digest(update: Update, context: Context, caller: Caller) -> None:
             N_("The digest of %(day)s is not ready yet: it covers the day before it."),
             day=day.isoformat(),
         )
-    await send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
+    await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
 
 
 @command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
@@ -66,10 +72,7 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
     rt = runtime(context)
     text = _one_argument(context.args, "/report 2026-03")
-    if text:
-        month = metrics.parse_month(text)
-    else:
-        month = digests.month_start(digests.local_today(rt.settings) - timedelta(days=1))
+    month = metrics.parse_month(text) if text else digests.default_report_month(rt.settings)
     found = await digests.build_report(rt.db, rt.settings, month)
     await reply(update, digest_render.report_text(found))
     message = update.effective_message
@@ -83,7 +86,7 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
     with use_language(rt.settings.team.language):
         caption, complete = digest_render.digest_caption(found)
         if payload["part"] == "chart":
-            png = await asyncio.to_thread(charts.render, found)
+            png = await _chart(found)
             return Outgoing(text=caption, photo=png)
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 

@@ -27,6 +27,7 @@ CATEGORY_WORDS: dict[str, Category] = {
 _OPTION = re.compile(r"(?<!\S)(order|cat|customer|received)[:：](\S+)", re.IGNORECASE)
 _NUMBER = re.compile(r"^#?(\d{1,9})$")
 MAX_TICKET_NUMBER = 2_000_000_000
+EARLIEST_YEAR = 2000
 
 
 def ticket_number(text: str | None) -> int:
@@ -56,14 +57,20 @@ def received_at(text: str, tz: ZoneInfo) -> datetime:
             moment = datetime.fromisoformat(text.replace(" ", "T"))
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=tz)
-            return moment
-        day = date.fromisoformat(text)
+        else:
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=tz)
     except ValueError:
         raise InvalidInput(
             N_("“%(text)s” is not a date; write received:YYYY-MM-DD or received:YYYY-MM-DDTHH:MM."),
             text=_clip(text),
         ) from None
-    return datetime(day.year, day.month, day.day, tzinfo=tz)
+    # Year 1 cannot even be turned into UTC for storage; nothing after-sales is that old.
+    if moment.year < EARLIEST_YEAR:
+        raise InvalidInput(
+            N_("“%(text)s” is too long ago for a ticket; check the year."), text=_clip(text)
+        )
+    return moment
 
 
 def new_ticket(text: str, tz: ZoneInfo) -> NewTicket:

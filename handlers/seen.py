@@ -9,15 +9,22 @@ from telegram.ext import Application, ApplicationHandlerStop, TypeHandler
 
 from bot.services import team, updates
 from bot.services.team import SeenUser
-from handlers.common import Context, runtime, seen_user
+from handlers.common import Context, remember_lookup, runtime, seen_user
 
 _CACHE_KEY = "seen_cache"
 
 
 async def skip_redelivered(update: Update, context: Context) -> None:
     """Telegram redelivers updates after a crash or to another replica: handle each once."""
-    if not await updates.claim(runtime(context).db, update.update_id):
+    db, user = runtime(context).db, update.effective_user
+    if user is None:
+        if not await updates.claim(db, update.update_id):
+            raise ApplicationHandlerStop
+        return
+    first, role, team_chat = await updates.claim_and_look_up(db, update.update_id, user.id)
+    if not first:
         raise ApplicationHandlerStop
+    remember_lookup(context, user.id, role, team_chat)
 
 
 async def record(update: Update, context: Context) -> None:

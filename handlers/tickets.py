@@ -360,6 +360,9 @@ async def _resolve(
         runtime(context).db, number, actor_id=caller.user_id, root_cause_found=root
     )
     log.info("ticket #%s resolved", number, extra=log_fields(update, ticket=number))
+    if _customer_group(caller):
+        await reply(update, _("#%(number)s resolved.") % {"number": number})
+        return
     text = _("#%(number)s resolved (quality %(quality)s).") % {
         "number": number,
         "quality": done.quality,
@@ -377,7 +380,15 @@ async def reopen(update: Update, context: Context, caller: Caller) -> None:
     number = parse.ticket_number(_first(context.args))
     await tickets.reopen(runtime(context).db, number, actor_id=caller.user_id)
     log.info("ticket #%s reopened", number, extra=log_fields(update, ticket=number))
+    if _customer_group(caller):
+        await reply(update, _("#%(number)s reopened.") % {"number": number})
+        return
     await reply(update, _("#%(number)s reopened; its quality is now 5.") % {"number": number})
+
+
+def _customer_group(caller: Caller) -> bool:
+    """A group other than the team chat: customers may read along, so no KPI talk there."""
+    return not caller.private and not caller.team_chat
 
 
 def _first(args: list[str] | None) -> str:

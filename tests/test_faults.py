@@ -377,7 +377,7 @@ async def test_a_failing_update_gets_one_apology_not_one_per_handler(
     async def unavailable(*args: object, **kwargs: object) -> bool:
         raise DatabaseUnavailable("connection refused")
 
-    monkeypatch.setattr(updates, "claim", unavailable)
+    monkeypatch.setattr(updates, "claim_and_look_up", unavailable)
     replies = await bot.say(AGENT, "/ticket Parcel broken", chat=TEAM_CHAT)
     assert [r.text for r in replies] == [
         "The database is not reachable right now. Please try again in a moment."

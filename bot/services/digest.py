@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 NOTICE_KIND = "digest"
 SERIES_DAYS = 30
 OLDEST_SHOWN = 5
+# The digest's "open over 3 days / over 5 days" (open_over_3d / open_over_5d) are the domain's
+# fixed thresholds, whatever durations the follow-ups are configured with.
+OVER_3D = timedelta(days=3)
+OVER_5D = timedelta(days=5)
 
 
 @dataclass(frozen=True)
@@ -259,6 +263,11 @@ def month_start(day: date) -> date:
     return day.replace(day=1)
 
 
+def default_report_month(settings: Settings) -> date:
+    """The month of yesterday: on the 1st, the month just finished."""
+    return month_start(local_today(settings) - timedelta(days=1))
+
+
 def next_month(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
 
@@ -337,7 +346,6 @@ def _targets(
 async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     """Everything the digest of `day` shows (see the module docstring for which day is which)."""
     tz = settings.team.tz
-    followup = settings.followup
     yesterday = day - timedelta(days=1)
     month = month_start(yesterday)
     period = month_period(month, settings)
@@ -345,8 +353,8 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         db,
         day=day,
         tz=tz,
-        remind_after=timedelta(days=followup.remind_after_days),
-        escalate_after=timedelta(days=followup.escalate_after_days),
+        remind_after=OVER_3D,
+        escalate_after=OVER_5D,
         oldest=OLDEST_SHOWN,
     )
     surveys = await metrics.survey_counts(db, day=day, tz=tz)
@@ -535,14 +543,13 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
     # The scoreboard refuses a month that has not started, with a message the user can read.
     scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
     as_of = min(next_month(month), local_today(settings))
-    followup = settings.followup
     _window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
     counts = await metrics.ticket_counts(
         db,
         day=as_of,
         tz=tz,
-        remind_after=timedelta(days=followup.remind_after_days),
-        escalate_after=timedelta(days=followup.escalate_after_days),
+        remind_after=OVER_3D,
+        escalate_after=OVER_5D,
         oldest=0,
     )
     start, end = month_period(month, settings)

@@ -125,7 +125,7 @@ def parse_month(text: str) -> date:
     """`YYYY-MM` → the first day of that month."""
     text = text.strip()
     match = _MONTH.match(text)
-    if match is None or not 1 <= int(match.group(2)) <= 12:
+    if match is None or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         raise InvalidInput(
             N_("“%(text)s” is not a month; write it as YYYY-MM, e.g. 2026-03."), text=text[:40]
         )

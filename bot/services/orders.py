@@ -141,7 +141,9 @@ def _check_row(
 
 def parse_csv(text: str, *, today: date) -> dict[date, int]:
     """Every row of a `date,orders` CSV, or ImportRejected listing each bad row."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff")))
+    # newline="" as the csv module asks: otherwise a lone "\r" (old Mac / Excel line ends)
+    # makes the reader raise instead of reading the next row.
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
     header = next(reader, None)
     if header is None or [cell.strip().lower() for cell in header] != ["date", "orders"]:
         raise ImportRejected([Problem(1, N_("The first line must be the header date,orders."))])

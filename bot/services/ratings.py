@@ -33,7 +33,8 @@ class QualityChange:
 def parse_skill(text: str) -> int:
     """10 (solves everything alone), 8 (average, needs help), 5 (poor) or 0 (unqualified)."""
     text = text.strip()
-    if not (text.isdigit() and int(text) in SKILL_SCORES):
+    # isascii: "²" passes isdigit() but not int().
+    if not (text.isascii() and text.isdigit() and int(text) in SKILL_SCORES):
         raise InvalidInput(
             N_("Skill is rated 10, 8, 5 or 0; “%(text)s” is not one of them."), text=text[:20]
         )
@@ -43,7 +44,8 @@ def parse_skill(text: str) -> int:
 def parse_quality(text: str) -> int:
     """10 (root cause fixed at once), 8 (not found or slow) or 5 (sloppy, or it came back)."""
     text = text.strip()
-    if not (text.isdigit() and int(text) in QUALITY_SCORES):
+    # isascii: "²" passes isdigit() but not int().
+    if not (text.isascii() and text.isdigit() and int(text) in QUALITY_SCORES):
         raise InvalidInput(
             N_("Quality is scored 10, 8 or 5; “%(text)s” is not one of them."), text=text[:20]
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +22,8 @@ from bot.models import Person, Role, TeamSetting
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 
 TEAM_CHAT_KEY = "team_chat_id"
+# ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
+_USER_ID = re.compile(r"^-?[0-9]+$")
 SETUP_CODE_KEY = "setup_code_sha256"
 
 
@@ -122,10 +125,17 @@ async def role_of(db: Database, user_id: int) -> Role | None:
 async def role_and_team_chat(db: Database, user_id: int) -> tuple[Role | None, int | None]:
     """What every command needs to know first, in one round trip."""
     async with db.transaction() as session:
-        person = await session.get(Person, user_id)
-        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-        role = Role(person.role) if person and person.role else None
-        return role, int(setting.value) if setting else None
+        return await role_and_team_chat_in(session, user_id)
+
+
+async def role_and_team_chat_in(
+    session: AsyncSession, user_id: int
+) -> tuple[Role | None, int | None]:
+    """The same, as a step of a caller's transaction."""
+    person = await session.get(Person, user_id)
+    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+    role = Role(person.role) if person and person.role else None
+    return role, int(setting.value) if setting else None
 
 
 async def get_member(db: Database, user_id: int) -> Member | None:
@@ -152,8 +162,10 @@ async def find_person(db: Database, ref: str) -> Member:
     """A user named by numeric id or by an @username the bot has seen."""
     ref = ref.strip()
     async with db.transaction() as session:
-        if ref.lstrip("-").isdigit():
-            person = await session.get(Person, int(ref))
+        if _USER_ID.match(ref):
+            # Telegram ids have at most 52 significant bits; a longer number is nobody, and
+            # would overflow the database's 64-bit column.
+            person = await session.get(Person, int(ref)) if len(ref) <= 16 else None
             if person is None:
                 raise NotFound(
                     N_("I have not seen user %(ref)s yet; ask them to send me a message first."),

@@ -7,10 +7,12 @@ from datetime import timedelta
 from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.db import Database
-from bot.models import ProcessedUpdate
+from bot.models import ProcessedUpdate, Role
+from bot.services import team
 
 # Telegram redelivers for at most a day; a week is a safe horizon.
 KEEP = timedelta(days=7)
@@ -19,14 +21,30 @@ KEEP = timedelta(days=7)
 async def claim(db: Database, update_id: int) -> bool:
     """True the first time an update id is seen, by any process; False for a redelivery."""
     async with db.transaction() as session:
-        insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
-        statement = (
-            insert(ProcessedUpdate)
-            .values(update_id=update_id, at=clock.now())
-            .on_conflict_do_nothing(index_elements=["update_id"])
-        )
-        result = await session.exec(statement)  # type: ignore[call-overload]
-        return bool(result.rowcount)
+        return await _claim(session, db, update_id)
+
+
+async def claim_and_look_up(
+    db: Database, update_id: int, user_id: int
+) -> tuple[bool, Role | None, int | None]:
+    """`claim`, plus the sender's role and the team chat, which every command asks next:
+    one transaction instead of two on the path every update takes."""
+    async with db.transaction() as session:
+        if not await _claim(session, db, update_id):
+            return False, None, None
+        role, team_chat = await team.role_and_team_chat_in(session, user_id)
+        return True, role, team_chat
+
+
+async def _claim(session: AsyncSession, db: Database, update_id: int) -> bool:
+    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedUpdate)
+        .values(update_id=update_id, at=clock.now())
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+    result = await session.exec(statement)  # type: ignore[call-overload]
+    return bool(result.rowcount)
 
 
 async def forget_old(db: Database) -> int:
