@@ -14,11 +14,11 @@ from typing import Any
 from telegram import Chat, Message, Update, User
 from telegram.ext import ContextTypes
 
-from bot.i18n import _, normalise, set_language
+from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
 from bot.runtime import Runtime
 from bot.services import team
-from bot.services.errors import KefuError
+from bot.services.errors import InvalidInput, KefuError
 from bot.services.team import SeenUser
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,28 @@ def seen_user(user: User, chat: Chat | None) -> SeenUser:
         language_code=user.language_code,
         private_chat=chat is not None and chat.type == Chat.PRIVATE,
     )
+
+
+def replied_user(update: Update) -> SeenUser | None:
+    """The human author of the message this one replies to (how people point at someone)."""
+    message = update.effective_message
+    replied = message.reply_to_message if message else None
+    if replied is None or replied.from_user is None or replied.from_user.is_bot:
+        return None
+    return seen_user(replied.from_user, None)
+
+
+async def named_member(update: Update, rt: Runtime, ref: str | None) -> team.Member:
+    """The person a command is about: a user id, an @username, or the author replied to."""
+    if ref is not None:
+        return await team.find_person(rt.db, ref)
+    author = replied_user(update)
+    if author is not None:
+        await team.record_seen(rt.db, author)
+        member = await team.get_member(rt.db, author.user_id)
+        if member is not None:
+            return member
+    raise InvalidInput(N_("Name the agent: a user id, an @username, or reply to their message."))
 
 
 def esc(value: object) -> str:

@@ -12,11 +12,20 @@ from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.runtime import Runtime
-from bot.services import metrics, orders, ratings, refunds, team
+from bot.services import metrics, orders, ratings, refunds
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.metrics import AgentScore
 from handlers import parse
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime, seen_user
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    esc,
+    named_member,
+    reply,
+    runtime,
+)
 
 DISPUTE_WORDS = frozenset({"dispute", "纠纷"})
 CANCEL_WORDS = frozenset({"cancel", "取消"})
@@ -25,20 +34,6 @@ _MONTH_ARG = re.compile(r"^\d{4}-\d{1,2}$")
 
 def _money(rt: Runtime, amount: Decimal) -> str:
     return f"{amount:.2f} {esc(rt.settings.scoring.currency)}"
-
-
-async def _named_member(update: Update, rt: Runtime, ref: str | None) -> team.Member:
-    """The person a command is about: a user id, an @username, or the author replied to."""
-    if ref is not None:
-        return await team.find_person(rt.db, ref)
-    message = update.effective_message
-    replied = message.reply_to_message if message else None
-    if replied is not None and replied.from_user is not None and not replied.from_user.is_bot:
-        await team.record_seen(rt.db, seen_user(replied.from_user, None))
-        member = await team.get_member(rt.db, replied.from_user.id)
-        if member is not None:
-            return member
-    raise InvalidInput(N_("Name the agent: a user id, an @username, or reply to their message."))
 
 
 @command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
@@ -118,7 +113,7 @@ async def skill(update: Update, context: Context, caller: Caller) -> None:
     if len(args) not in (1, 2):
         raise InvalidInput(N_("Write /skill @agent 10|8|5|0, or reply to the agent with /skill 8."))
     rating = ratings.parse_skill(args[-1])
-    agent = await _named_member(update, rt, args[0] if len(args) == 2 else None)
+    agent = await named_member(update, rt, args[0] if len(args) == 2 else None)
     change = await ratings.rate_skill(
         rt.db, actor_id=caller.user_id, agent_id=agent.user_id, rating=rating
     )
@@ -180,7 +175,7 @@ async def score(update: Update, context: Context, caller: Caller) -> None:
     month_text, person = _score_args(context.args or [])
     target_id = caller.user_id
     if person is not None or _replied_person(update) is not None:
-        target = await _named_member(update, rt, person)
+        target = await named_member(update, rt, person)
         if target.user_id != caller.user_id and not caller.is_manager:
             raise NotAllowed(N_("Only managers can see another agent's score."))
         if target.role is None:

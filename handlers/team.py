@@ -10,7 +10,16 @@ from bot.models import Role
 from bot.services import team
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime, seen_user
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    esc,
+    replied_user,
+    reply,
+    runtime,
+)
 from handlers.menu import refresh_commands
 
 
@@ -33,17 +42,6 @@ async def setup(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-def _target(update: Update, args: list[str]) -> SeenUser | str | None:
-    message = update.effective_message
-    if args:
-        return args[0]
-    if message and message.reply_to_message and message.reply_to_message.from_user:
-        author = message.reply_to_message.from_user
-        if not author.is_bot:
-            return seen_user(author, None)
-    return None
-
-
 @command(role=Role.MANAGER)
 async def agent(update: Update, context: Context, caller: Caller) -> None:
     """Add or remove an agent: /agent add|remove (reply to them, or give a user id / @username)."""
@@ -54,7 +52,7 @@ async def agent(update: Update, context: Context, caller: Caller) -> None:
         raise InvalidInput(
             N_("Use /agent add or /agent remove, replying to the person or naming them.")
         )
-    target = _target(update, args[1:])
+    target: SeenUser | str | None = args[1] if len(args) > 1 else replied_user(update)
     if target is None:
         raise InvalidInput(N_("Name a person by user id, by @username, or reply to their message."))
     if isinstance(target, str):

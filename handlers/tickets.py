@@ -12,7 +12,7 @@ from telegram.helpers import create_deep_linked_url
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
-from bot.services import flows, team, tickets
+from bot.services import flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
@@ -24,6 +24,7 @@ from handlers.common import (
     command,
     esc,
     local_time,
+    named_member,
     reply,
     runtime,
     seen_user,
@@ -283,26 +284,13 @@ async def assign(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     args = context.args or []
     number = parse.ticket_number(_first(args))
-    agent = await _named_person(update, rt, args[1:])
+    agent = await named_member(update, rt, args[1] if len(args) > 1 else None)
     moved = await tickets.assign(rt.db, number, actor_id=caller.user_id, agent_id=agent.user_id)
     await reply(
         update,
         _("#%(number)s is now assigned to %(agent)s.")
         % {"number": number, "agent": esc(moved.agent_name)},
     )
-
-
-async def _named_person(update: Update, rt: object, args: list[str]) -> team.Member:
-    message = update.effective_message
-    if args:
-        return await team.find_person(rt.db, args[0])  # type: ignore[attr-defined]
-    if message and message.reply_to_message and message.reply_to_message.from_user:
-        author = message.reply_to_message.from_user
-        await team.record_seen(rt.db, seen_user(author, None))  # type: ignore[attr-defined]
-        member = await team.get_member(rt.db, author.id)  # type: ignore[attr-defined]
-        assert member is not None
-        return member
-    raise InvalidInput(N_("Name the agent: a user id, an @username, or reply to their message."))
 
 
 def _resolve_buttons(number: int) -> InlineKeyboardMarkup:

@@ -1,12 +1,13 @@
-"""Who may record KPI inputs: checked again inside the service's own transaction."""
+"""Who may act, and the ticket they act on: checked inside the calling service's transaction."""
 
 from __future__ import annotations
 
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.i18n import N_
-from bot.models import Person, Role
-from bot.services.errors import NotAllowed
+from bot.models import Person, Role, Ticket
+from bot.services.errors import NotAllowed, ticket_not_found
 
 
 async def require_member(session: AsyncSession, user_id: int) -> Person:
@@ -23,3 +24,14 @@ async def require_manager(session: AsyncSession, user_id: int) -> Person:
     if person is None or person.role != Role.MANAGER:
         raise NotAllowed(N_("Only managers can do that."))
     return person
+
+
+async def load_ticket(session: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
+    """Ticket #number, row-locked for an update when `lock` (PostgreSQL); unknown → NotFound."""
+    statement = select(Ticket).where(Ticket.id == number)
+    if lock:
+        statement = statement.with_for_update()
+    ticket = (await session.exec(statement)).first()
+    if ticket is None:
+        raise ticket_not_found(number)
+    return ticket

@@ -9,9 +9,9 @@ from sqlmodel import col, select
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Person, Role, SkillRating, Ticket, TicketEvent
-from bot.services.access import require_manager
-from bot.services.errors import InvalidInput, NotFound, ticket_not_found
+from bot.models import Person, Role, SkillRating, TicketEvent
+from bot.services.access import load_ticket, require_manager
+from bot.services.errors import InvalidInput, NotFound
 from scoring import QUALITY_SCORES, SKILL_SCORES
 
 
@@ -95,11 +95,7 @@ async def override_quality(
         )
     async with db.transaction() as session:
         await require_manager(session, actor_id)
-        ticket = (
-            await session.exec(select(Ticket).where(Ticket.id == number).with_for_update())
-        ).first()
-        if ticket is None:
-            raise ticket_not_found(number)
+        ticket = await load_ticket(session, number, lock=True)
         previous = ticket.quality
         ticket.quality = quality
         ticket.quality_overridden = True

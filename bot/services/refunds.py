@@ -9,14 +9,13 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Refund, Ticket, TicketEvent
-from bot.services.access import require_member
-from bot.services.errors import InvalidInput, NotFound, ticket_not_found
+from bot.models import Refund, TicketEvent
+from bot.services.access import load_ticket, require_member
+from bot.services.errors import InvalidInput, NotFound
 from scoring import local_day
 
 # Refund.amount is NUMERIC(12, 2).
@@ -64,13 +63,6 @@ def _record(ticket_id: int, refund: Refund) -> RefundRecord:
     )
 
 
-async def _ticket(session: AsyncSession, number: int) -> Ticket:
-    ticket = await session.get(Ticket, number)
-    if ticket is None:
-        raise ticket_not_found(number)
-    return ticket
-
-
 async def record(
     db: Database, *, number: int, actor_id: int, amount: Decimal, dispute: bool, tz: ZoneInfo
 ) -> RefundChange:
@@ -84,7 +76,7 @@ async def record(
     now = clock.now()
     async with db.transaction() as session:
         await require_member(session, actor_id)
-        ticket = await _ticket(session, number)
+        ticket = await load_ticket(session, number)
         existing = (
             await session.exec(select(Refund).where(Refund.ticket_id == number).with_for_update())
         ).first()
@@ -111,7 +103,7 @@ async def cancel(db: Database, *, number: int, actor_id: int) -> RefundRecord:
     """Remove the refund recorded on ticket #number; returns what was removed."""
     async with db.transaction() as session:
         await require_member(session, actor_id)
-        ticket = await _ticket(session, number)
+        ticket = await load_ticket(session, number)
         existing = (
             await session.exec(select(Refund).where(Refund.ticket_id == number).with_for_update())
         ).first()

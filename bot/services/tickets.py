@@ -16,7 +16,8 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
 from bot.services import surveys
-from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound, ticket_not_found
+from bot.services.access import load_ticket, require_member
+from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
 
 MAX_DESCRIPTION = 2000
@@ -112,23 +113,6 @@ async def _view(session: AsyncSession, ticket: Ticket, *, with_notes: bool = Fal
     )
 
 
-async def _team_member(session: AsyncSession, user_id: int) -> Person:
-    person = await session.get(Person, user_id)
-    if person is None or person.role is None:
-        raise NotAllowed(N_("Only team agents and managers can do that."))
-    return person
-
-
-async def _ticket(session: AsyncSession, number: int, *, lock: bool = False) -> Ticket:
-    statement = select(Ticket).where(Ticket.id == number)
-    if lock:
-        statement = statement.with_for_update()
-    ticket = (await session.exec(statement)).first()
-    if ticket is None:
-        raise ticket_not_found(number)
-    return ticket
-
-
 def _event(
     ticket: Ticket, actor_id: int | None, kind: str, detail: str | None = None
 ) -> TicketEvent:
@@ -175,7 +159,7 @@ async def create(
     now = clock.now()
     _validate(new, now)
     async with db.transaction() as session:
-        await _team_member(session, creator_id)
+        await require_member(session, creator_id)
         ticket = Ticket(
             description=new.description.strip(),
             category=new.category,
@@ -202,8 +186,8 @@ async def create(
 
 async def show(db: Database, number: int, *, viewer_id: int) -> TicketView:
     async with db.transaction() as session:
-        await _team_member(session, viewer_id)
-        ticket = await _ticket(session, number)
+        await require_member(session, viewer_id)
+        ticket = await load_ticket(session, number)
         view = await _view(session, ticket, with_notes=True)
         return replace(view, survey=await surveys.latest(session, number))
 
@@ -214,7 +198,7 @@ async def listing(
     """Tickets for `/tickets`: open ones oldest first, or the newest for `all`."""
     now = clock.now()
     async with db.transaction() as session:
-        await _team_member(session, viewer_id)
+        await require_member(session, viewer_id)
         statement = select(Ticket)
         if scope is Scope.ALL:
             statement = statement.order_by(col(Ticket.id).desc())
@@ -251,22 +235,22 @@ async def add_note(db: Database, number: int, *, actor_id: int, text: str) -> Ti
             limit=MAX_NOTE,
         )
     async with db.transaction() as session:
-        await _team_member(session, actor_id)
-        ticket = await _ticket(session, number)
+        await require_member(session, actor_id)
+        ticket = await load_ticket(session, number)
         session.add(_event(ticket, actor_id, "note", text))
         return await _view(session, ticket)
 
 
 async def assign(db: Database, number: int, *, actor_id: int, agent_id: int) -> TicketView:
     async with db.transaction() as session:
-        await _team_member(session, actor_id)
+        await require_member(session, actor_id)
         agent = await session.get(Person, agent_id)
         if agent is None or agent.role not in (Role.AGENT, Role.MANAGER):
             raise InvalidInput(
                 N_("%(name)s is not on the team; a manager can add them with /agent add."),
                 name=agent.full_name if agent else agent_id,
             )
-        ticket = await _ticket(session, number, lock=True)
+        ticket = await load_ticket(session, number, lock=True)
         if ticket.status != TicketStatus.OPEN:
             raise Conflict(N_("Ticket #%(number)s is not open; reopen it first."), number=number)
         ticket.agent_id = agent_id
@@ -279,8 +263,8 @@ async def resolve(
 ) -> TicketView:
     """Resolve with the agent's own quality call: root cause found and fixed 10, else 8."""
     async with db.transaction() as session:
-        await _team_member(session, actor_id)
-        ticket = await _ticket(session, number, lock=True)
+        await require_member(session, actor_id)
+        ticket = await load_ticket(session, number, lock=True)
         if ticket.status != TicketStatus.OPEN:
             raise Conflict(N_("Ticket #%(number)s is already resolved."), number=number)
         now = clock.now()
@@ -296,8 +280,8 @@ async def resolve(
 async def reopen(db: Database, number: int, *, actor_id: int) -> TicketView:
     """The problem came back: open again, quality 5, a new round of follow-ups."""
     async with db.transaction() as session:
-        await _team_member(session, actor_id)
-        ticket = await _ticket(session, number, lock=True)
+        await require_member(session, actor_id)
+        ticket = await load_ticket(session, number, lock=True)
         if ticket.status == TicketStatus.OPEN:
             raise Conflict(N_("Ticket #%(number)s is already open."), number=number)
         ticket.status = TicketStatus.OPEN
