@@ -14,7 +14,7 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from telegram.error import BadRequest, NetworkError, TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
@@ -61,6 +61,8 @@ async def run(
     listen = _listen(settings)  # a bad address is reported before anything starts
     stop = stop or asyncio.Event()
     with _stop_on_signals(stop):
+        if not await _reach_telegram(app, stop):
+            return 0
         try:
             async with app:
                 if app.post_init:
@@ -69,6 +71,33 @@ async def run(
         finally:
             if app.post_shutdown:
                 await app.post_shutdown(app)
+
+
+async def _reach_telegram(app: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+    """Initialise the bot (getMe), waiting out a network that is down; False if stopped first.
+
+    A bot started during an outage, or before the network is up at boot, should come up by
+    itself rather than die; a wrong token (InvalidToken) still fails at once.
+    """
+    delay = 1.0
+    while True:
+        try:
+            await app.initialize()
+            return True
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            log.error(
+                "cannot reach the Telegram Bot API at %s (%s); retrying in %.0f s",
+                app.bot.base_url.removesuffix(app.bot.token),
+                exc,
+                delay,
+            )
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return False
+        except TimeoutError:
+            delay = min(delay * 2, 60.0)
 
 
 async def _serve(

@@ -174,3 +174,30 @@ def test_setup_code_is_printed_when_no_manager_exists(
     finally:
         process.send_signal(signal.SIGINT)
         process.communicate(timeout=30)
+
+
+def test_unreachable_bot_api_is_retried_then_stops_cleanly(tmp_path: Path) -> None:
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'kefu.db'}"
+    # Port 9 (discard) on loopback has nothing listening: every connection is refused.
+    config = write_config(
+        tmp_path / "config.toml", base_url="http://127.0.0.1:9/bot", db_url=db_url
+    )
+    process = subprocess.Popen(
+        [*kefu_command(), "--config", str(config), "run"],
+        env=clean_env(KEFU_TELEGRAM__TOKEN=TOKEN),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    retries = 0
+    for line in process.stderr:
+        if "cannot reach the Telegram Bot API at http://127.0.0.1:9/bot" in line:
+            retries += 1
+            if retries == 2:
+                break
+    process.send_signal(signal.SIGINT)
+    _, rest = process.communicate(timeout=30)
+    assert retries == 2
+    assert process.returncode == 0
+    assert "Traceback" not in rest and TOKEN not in rest
