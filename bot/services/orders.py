@@ -18,6 +18,7 @@ from bot.i18n import N_
 from bot.models import DailyOrders
 from bot.services.access import require_member
 from bot.services.errors import InvalidInput, KefuError
+from bot.services.sql import insert_if_missing
 from scoring import local_day
 
 # DailyOrders.orders is a 32-bit integer; no shop sells a billion orders a day.
@@ -106,13 +107,14 @@ async def set_day(
         )
     async with db.transaction() as session:
         await require_member(session, actor_id)
+        # Two people setting the same new day at once: one inserts, the other overwrites.
+        created = await insert_if_missing(
+            session, DailyOrders, day=day, orders=orders, updated_at=clock.now()
+        )
         row = (
             await session.exec(select(DailyOrders).where(DailyOrders.day == day).with_for_update())
-        ).first()
-        previous = row.orders if row else None
-        if row is None:
-            row = DailyOrders(day=day, orders=orders, updated_at=clock.now())
-            session.add(row)
+        ).one()
+        previous = None if created else row.orders
         row.orders = orders
         row.updated_at = clock.now()
         return OrdersChange(day=day, orders=orders, previous=previous)

@@ -12,13 +12,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.db import Database
 from bot.models import Outbox
+from bot.services.sql import insert_if_missing
 
 LEASE = timedelta(seconds=60)
 # The dispatcher claims a message only when its turn comes, for longer than any one send can
@@ -61,13 +61,7 @@ async def enqueue(
         "not_before": not_before or now,
         "attempts": 0,
     }
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(Outbox).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
+    return await insert_if_missing(session, Outbox, conflict=["dedupe_key"], **values)
 
 
 async def due_ids(db: Database, *, limit: int = 50) -> list[int]:

@@ -7,12 +7,9 @@ import hmac
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Executable
-from sqlmodel import SQLModel, col, select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
@@ -20,6 +17,7 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.models import Person, Role, TeamSetting
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
+from bot.services.sql import insert_if_missing
 
 TEAM_CHAT_KEY = "team_chat_id"
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
@@ -61,26 +59,17 @@ def _member(person: Person) -> Member:
     )
 
 
-def _insert_if_missing(session: AsyncSession, table: type[SQLModel], **values: Any) -> Executable:
-    """INSERT … ON CONFLICT DO NOTHING on the primary key, in the session's dialect."""
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(table).values(**values).on_conflict_do_nothing()
-
-
 async def _person(session: AsyncSession, user_id: int) -> Person:
     """The person's row, created when missing."""
     # INSERT … ON CONFLICT, not get-then-add: replicas starting together (or seeing a new user
     # at once) would otherwise both insert, and one would fail on the primary key.
-    await session.exec(  # type: ignore[call-overload]
-        _insert_if_missing(
-            session,
-            Person,
-            user_id=user_id,
-            full_name="",
-            has_private_chat=False,
-            updated_at=clock.now(),
-        )
+    await insert_if_missing(
+        session,
+        Person,
+        user_id=user_id,
+        full_name="",
+        has_private_chat=False,
+        updated_at=clock.now(),
     )
     person = await session.get(Person, user_id)
     assert person is not None
@@ -239,7 +228,7 @@ async def team_chat_id(db: Database) -> int | None:
 
 async def _put_setting(session: AsyncSession, key: str, value: str) -> None:
     # Race-free like _person: two replicas may write the team chat at start.
-    await session.exec(_insert_if_missing(session, TeamSetting, key=key, value=value))  # type: ignore[call-overload]
+    await insert_if_missing(session, TeamSetting, key=key, value=value)
     setting = await session.get(TeamSetting, key)
     assert setting is not None
     setting.value = value

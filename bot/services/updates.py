@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -13,6 +12,7 @@ from bot import clock
 from bot.db import Database
 from bot.models import ProcessedUpdate, Role
 from bot.services import team
+from bot.services.sql import insert_if_missing
 
 # Telegram redelivers for at most a day; a week is a safe horizon.
 KEEP = timedelta(days=7)
@@ -37,14 +37,9 @@ async def claim_and_look_up(
 
 
 async def _claim(session: AsyncSession, db: Database, update_id: int) -> bool:
-    insert = postgresql.insert if db.dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ProcessedUpdate)
-        .values(update_id=update_id, at=clock.now())
-        .on_conflict_do_nothing(index_elements=["update_id"])
+    return await insert_if_missing(
+        session, ProcessedUpdate, conflict=["update_id"], update_id=update_id, at=clock.now()
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
-    return bool(result.rowcount)
 
 
 async def forget_old(db: Database) -> int:
