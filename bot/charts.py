@@ -25,7 +25,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
-from bot.services.digest import AgentLine, DayFigures, Digest
+from bot.services.digest import AgentLine, Digest
+from bot.services.metrics import DayPoint
 
 # Bars beyond this many agents would be unreadable on a phone; the text has everyone.
 MAX_BARS = 15
@@ -78,7 +79,7 @@ def _rate_percent(value: float | None) -> float:
     return math.nan if value is None else value * 100
 
 
-def _tickets_panel(axes: Axes, series: Sequence[DayFigures]) -> None:
+def _tickets_panel(axes: Axes, series: Sequence[DayPoint]) -> None:
     days = [point.day for point in series]
     positions = range(len(days))
     width = 0.4
@@ -104,7 +105,7 @@ def _tickets_panel(axes: Axes, series: Sequence[DayFigures]) -> None:
     _day_ticks(axes, days)
 
 
-def _refund_panel(axes: Axes, series: Sequence[DayFigures]) -> None:
+def _refund_panel(axes: Axes, series: Sequence[DayPoint]) -> None:
     days = [point.day for point in series]
     rates = [_rate_percent(point.refund_rate) for point in series]
     axes.plot(range(len(days)), rates, marker="o", markersize=3, color=REFUND_COLOUR)

@@ -13,7 +13,7 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import notices
+from bot import clock, notices
 from bot.i18n import N_, use_language
 from bot.models import Role
 from bot.notices import Notice, Outgoing
@@ -24,6 +24,7 @@ from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import digest_render
 from handlers.common import Caller, Context, Where, command, reply, runtime
+from scoring import local_day
 
 
 def _one_argument(args: list[str] | None, example: str) -> str | None:
@@ -56,7 +57,7 @@ async def _send_digest(update: Update, found: Digest) -> None:
 async def digest(update: Update, context: Context, caller: Caller) -> None:
     """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
     rt = runtime(context)
-    today = digests.local_today(rt.settings)
+    today = local_day(clock.now(), rt.settings.team.tz)
     text = _one_argument(context.args, "/digest 2026-03-01")
     day = orders.parse_day(text) if text else today
     if day > today:

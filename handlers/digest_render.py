@@ -10,7 +10,6 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import timedelta
 from decimal import Decimal
 
 from bot.i18n import N_, _
@@ -139,7 +138,7 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
             "answered": surveys.answered,
             "average": score(surveys.average),
         },
-        _("Satisfaction this month: %(average)s") % {"average": score(surveys.month_average)}
+        _("Satisfaction this month: %(average)s") % {"average": score(digest.month_satisfaction)}
         + mark(digest.target(SATISFACTION_MIN)),
         "",
         _("<b>Open tickets</b>"),
@@ -153,8 +152,8 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
             _("#%(number)s · %(agent)s · %(age)s")
             % {
                 "number": old.number,
-                "agent": esc(old.agent),
-                "age": duration(timedelta(hours=old.age_hours)),
+                "agent": esc(old.agent_name),
+                "age": duration(old.age),
             }
             for old in tickets.oldest
         ]

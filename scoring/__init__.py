@@ -29,6 +29,7 @@ from scoring.pay import (
 from scoring.refunds import (
     REFUND_WINDOW_DAYS,
     RefundFigures,
+    day_start_utc,
     local_day,
     refund_figures,
     refund_window,
@@ -73,6 +74,7 @@ __all__ = [
     "agent_indicators",
     "bonus_at_risk",
     "check_targets",
+    "day_start_utc",
     "local_day",
     "mean_from_counts",
     "pay_for",

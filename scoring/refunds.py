@@ -24,7 +24,8 @@ def refund_window(day: date) -> tuple[date, date]:
     return day - timedelta(days=REFUND_WINDOW_DAYS), day - timedelta(days=1)
 
 
-def _start_of_day_utc(day: date, tz: ZoneInfo) -> datetime:
+def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
+    """The UTC instant a team-local day begins."""
     # fold=0 maps a midnight that falls in a DST gap to the transition instant itself, and a
     # repeated midnight to its first occurrence: both are when the local day begins.
     return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
@@ -33,7 +34,7 @@ def _start_of_day_utc(day: date, tz: ZoneInfo) -> datetime:
 def window_bounds_utc(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """Half-open UTC instants [start of day−30, start of day) in the team's zone, for SQL."""
     first, _last = refund_window(day)
-    return _start_of_day_utc(first, tz), _start_of_day_utc(day, tz)
+    return day_start_utc(first, tz), day_start_utc(day, tz)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,8 @@ from sqlmodel import col, select
 from bot import charts, cli, clock
 from bot.models import Outbox
 from bot.services import digest as digests
-from bot.services.digest import AgentLine, Digest, OldTicket, SurveyFigures, TicketFigures
+from bot.services.digest import AgentLine, Digest
+from bot.services.metrics import OldTicket, SurveyCounts, TicketCounts
 from handlers import digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
@@ -550,8 +551,9 @@ def _digest(agents: int) -> Digest:
     return Digest(
         day=datetime(2026, 3, 1).date(),
         refund_window=(datetime(2026, 1, 30).date(), datetime(2026, 2, 28).date()),
-        tickets=TicketFigures(1, 2, 3, 1, 0, (OldTicket(4, "<Eve>", 80.5),)),
-        surveys=SurveyFigures(0, 0, None, None),
+        tickets=TicketCounts(1, 2, 3, 1, 0, (OldTicket(4, "<Eve>", timedelta(hours=80.5)),)),
+        surveys=SurveyCounts(0, 0, None),
+        month_satisfaction=None,
         refunds=RefundFigures(0, 0, None, 0, None, 0, None),
         month=datetime(2026, 2, 1).date(),
         agents=tuple(_agent(rank) for rank in range(1, agents + 1)),

@@ -18,21 +18,19 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func
-from sqlmodel import col, select
+from sqlmodel import select
 
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
-from bot.models import Outbox, Survey
+from bot.models import Outbox
 from bot.services import metrics, outbox, team
-from scoring.kpi import mean_from_counts
-from scoring.refunds import RefundFigures
+from scoring.refunds import RefundFigures, local_day
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
     OPEN_OVER_5D_MAX,
@@ -55,32 +53,8 @@ OVER_3D = timedelta(days=3)
 OVER_5D = timedelta(days=5)
 
 
-@dataclass(frozen=True)
-class OldTicket:
-    number: int
-    agent: str
-    age_hours: float
-
-
-@dataclass(frozen=True)
-class TicketFigures:
-    new: int
-    resolved: int
-    open: int
-    open_over_3d: int
-    open_over_5d: int
-    oldest: tuple[OldTicket, ...]
-
-
-@dataclass(frozen=True)
-class SurveyFigures:
-    sent: int
-    answered: int
-    average: float | None
-    # The month's average answer: what the satisfaction target is checked against.
-    month_average: float | None
-
-
+# `metrics.AgentScore` flattened: the JSON snapshot, the pay sheet and the chat lines list the
+# four indicators side by side, where the scoreboard nests them in `Indicators`.
 @dataclass(frozen=True)
 class AgentLine:
     user_id: int
@@ -96,27 +70,20 @@ class AgentLine:
 
 
 @dataclass(frozen=True)
-class DayFigures:
-    day: date
-    new: int
-    resolved: int
-    orders: int
-    refunds: int
-    refund_rate: float | None
-
-
-@dataclass(frozen=True)
 class Digest:
     day: date
     refund_window: tuple[date, date]
-    tickets: TicketFigures
-    surveys: SurveyFigures
+    tickets: metrics.TicketCounts
+    surveys: metrics.SurveyCounts
+    # The month's average answer (`surveys.month_average` in the JSON): what the
+    # satisfaction target is checked against.
+    month_satisfaction: float | None
     refunds: RefundFigures
     month: date
     agents: tuple[AgentLine, ...]
     targets: tuple[TargetResult, ...]
     causes: tuple[tuple[str, int], ...]
-    series: tuple[DayFigures, ...]
+    series: tuple[metrics.DayPoint, ...]
     currency: str
 
     @property
@@ -145,7 +112,11 @@ class Digest:
                 "open_over_3d": self.tickets.open_over_3d,
                 "open_over_5d": self.tickets.open_over_5d,
                 "oldest": [
-                    {"number": t.number, "agent": t.agent, "age_hours": t.age_hours}
+                    {
+                        "number": t.number,
+                        "agent": t.agent_name,
+                        "age_hours": _age_hours(t.age),
+                    }
                     for t in self.tickets.oldest
                 ],
             },
@@ -153,7 +124,7 @@ class Digest:
                 "sent": self.surveys.sent,
                 "answered": self.surveys.answered,
                 "average": self.surveys.average,
-                "month_average": self.surveys.month_average,
+                "month_average": self.month_satisfaction,
             },
             "refunds": {
                 "orders": self.refunds.orders,
@@ -196,29 +167,28 @@ class Digest:
                 date.fromisoformat(data["refund_window"]["start"]),
                 date.fromisoformat(data["refund_window"]["end"]),
             ),
-            tickets=TicketFigures(
+            tickets=metrics.TicketCounts(
                 new=tickets["new"],
                 resolved=tickets["resolved"],
                 open=tickets["open"],
                 open_over_3d=tickets["open_over_3d"],
                 open_over_5d=tickets["open_over_5d"],
                 oldest=tuple(
-                    OldTicket(t["number"], t["agent"], t["age_hours"]) for t in tickets["oldest"]
+                    metrics.OldTicket(t["number"], t["agent"], timedelta(hours=t["age_hours"]))
+                    for t in tickets["oldest"]
                 ),
             ),
-            surveys=SurveyFigures(
-                sent=surveys["sent"],
-                answered=surveys["answered"],
-                average=surveys["average"],
-                month_average=surveys["month_average"],
+            surveys=metrics.SurveyCounts(
+                sent=surveys["sent"], answered=surveys["answered"], average=surveys["average"]
             ),
+            month_satisfaction=surveys["month_average"],
             refunds=RefundFigures(**refunds),
             month=date.fromisoformat(data["month"] + "-01"),
             agents=tuple(_agent_from_json(agent) for agent in data["agents"]),
             targets=tuple(TargetResult(**target) for target in data["targets"]),
             causes=tuple((c["category"], c["tickets"]) for c in data["top_causes"]),
             series=tuple(
-                DayFigures(
+                metrics.DayPoint(
                     day=date.fromisoformat(p["day"]),
                     new=p["new"],
                     resolved=p["resolved"],
@@ -230,6 +200,11 @@ class Digest:
             ),
             currency=data["currency"],
         )
+
+
+def _age_hours(age: timedelta) -> float:
+    """An age as the JSON keeps it: hours, to the hundredth."""
+    return round(age.total_seconds() / 3600, 2)
 
 
 def _agent_json(agent: AgentLine) -> dict[str, Any]:
@@ -255,21 +230,10 @@ def _agent_from_json(data: dict[str, Any]) -> AgentLine:
 # ------------------------------------------------------------------ days and months
 
 
-def local_today(settings: Settings) -> date:
-    return clock.now().astimezone(settings.team.tz).date()
-
-
-def month_start(day: date) -> date:
-    return day.replace(day=1)
-
-
 def default_report_month(settings: Settings) -> date:
     """The month of yesterday: on the 1st, the month just finished."""
-    return month_start(local_today(settings) - timedelta(days=1))
-
-
-def next_month(month: date) -> date:
-    return (month.replace(day=28) + timedelta(days=4)).replace(day=1)
+    today = local_day(clock.now(), settings.team.tz)
+    return metrics.month_start(today - timedelta(days=1))
 
 
 # ------------------------------------------------------------------ the digest
@@ -291,32 +255,6 @@ def _agents(scores: list[metrics.AgentScore]) -> tuple[AgentLine, ...]:
         )
         for score in scores
     )
-
-
-async def team_satisfaction(db: Database, *, start: datetime, end: datetime) -> float | None:
-    """The mean survey answer the team received in [start, end): the shop-level figure.
-
-    Counted by when the customer answered, like the digest's "surveys answered yesterday";
-    an agent's satisfaction indicator counts by when the ticket was resolved instead, so
-    the two can differ by the answers that straddle a month's end.
-    """
-    async with db.transaction() as session:
-        rows = await session.exec(
-            select(col(Survey.rating), func.count())
-            .where(
-                col(Survey.answered_at) >= start,
-                col(Survey.answered_at) < end,
-                col(Survey.rating).is_not(None),
-            )
-            .group_by(col(Survey.rating))
-        )
-        return mean_from_counts({int(rating): int(count) for rating, count in rows})
-
-
-def month_period(month: date, settings: Settings) -> tuple[datetime, datetime]:
-    """The month so far, as the scoreboard counts it: [its start, min(its end, now))."""
-    start, end = metrics.month_bounds_utc(month, settings.team.tz)
-    return start, min(end, clock.now())
 
 
 def _targets(
@@ -347,8 +285,8 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     """Everything the digest of `day` shows (see the module docstring for which day is which)."""
     tz = settings.team.tz
     yesterday = day - timedelta(days=1)
-    month = month_start(yesterday)
-    period = month_period(month, settings)
+    month = metrics.month_start(yesterday)
+    period = metrics.month_period_utc(month, tz)
     counts = await metrics.ticket_counts(
         db,
         day=day,
@@ -362,43 +300,25 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
     causes = await metrics.top_causes(db, start=period[0], end=period[1])
     series = await metrics.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
-    satisfaction = await team_satisfaction(db, start=period[0], end=period[1])
+    satisfaction = await metrics.team_satisfaction(db, start=period[0], end=period[1])
     return Digest(
         day=day,
         refund_window=window,
-        tickets=TicketFigures(
-            new=counts.new,
-            resolved=counts.resolved,
-            open=counts.open,
-            open_over_3d=counts.open_over_3d,
-            open_over_5d=counts.open_over_5d,
+        # Ages at the JSON's precision, so the digest built and its queued snapshot read alike.
+        tickets=replace(
+            counts,
             oldest=tuple(
-                OldTicket(old.number, old.agent_name, round(old.age.total_seconds() / 3600, 2))
-                for old in counts.oldest
+                replace(old, age=timedelta(hours=_age_hours(old.age))) for old in counts.oldest
             ),
         ),
-        surveys=SurveyFigures(
-            sent=surveys.sent,
-            answered=surveys.answered,
-            average=surveys.average,
-            month_average=satisfaction,
-        ),
+        surveys=surveys,
+        month_satisfaction=satisfaction,
         refunds=refunds,
         month=month,
         agents=_agents(scores),
         targets=_targets(settings, refunds, satisfaction, counts.open_over_5d),
         causes=tuple((str(name), int(count)) for name, count in causes),
-        series=tuple(
-            DayFigures(
-                day=point.day,
-                new=point.new,
-                resolved=point.resolved,
-                orders=point.orders,
-                refunds=point.refunds,
-                refund_rate=point.refund_rate,
-            )
-            for point in series
-        ),
+        series=tuple(series),
         currency=settings.scoring.currency,
     )
 
@@ -539,10 +459,10 @@ def _cell(value: float | None) -> str:
 async def build_report(db: Database, settings: Settings, month: date) -> MonthlyReport:
     """The month's scoreboard and pay, with the team targets as at the month's end (or today)."""
     tz = settings.team.tz
-    month = month_start(month)
+    month = metrics.month_start(month)
     # The scoreboard refuses a month that has not started, with a message the user can read.
     scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
-    as_of = min(next_month(month), local_today(settings))
+    as_of = min(metrics.next_month(month), local_day(clock.now(), tz))
     _window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
     counts = await metrics.ticket_counts(
         db,
@@ -552,8 +472,8 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
         escalate_after=OVER_5D,
         oldest=0,
     )
-    start, end = month_period(month, settings)
-    satisfaction = await team_satisfaction(db, start=start, end=end)
+    start, end = metrics.month_period_utc(month, tz)
+    satisfaction = await metrics.team_satisfaction(db, start=start, end=end)
     return MonthlyReport(
         month=month,
         as_of=as_of,

@@ -12,7 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any
@@ -47,6 +47,7 @@ from scoring import (
     RefundFigures,
     Tier,
     Weights,
+    day_start_utc,
     local_day,
     mean_from_counts,
     pay_for,
@@ -106,19 +107,33 @@ class DayPoint:
 # --- time ----------------------------------------------------------------------------------
 
 
-def day_start_utc(day: date, tz: ZoneInfo) -> datetime:
-    """The UTC instant a team-local day begins (as `scoring.window_bounds_utc` counts it)."""
-    # fold=0: a midnight inside a DST gap maps to the transition, a repeated one to its first
-    # occurrence; either way, when the local day begins.
-    return datetime.combine(day, time(0), tzinfo=tz).astimezone(UTC)
+# Team-local days begin at `scoring.day_start_utc`; "today" is `local_day(clock.now(), tz)`.
+
+
+def month_start(day: date) -> date:
+    """The first day of the month `day` is in."""
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    """The first day of the month after `month`."""
+    return date(month.year + month.month // 12, month.month % 12 + 1, 1)
 
 
 def month_bounds_utc(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
     """[start of `month`, start of the next month) in the team's zone, as UTC instants."""
     if month.day != 1:
         raise ValueError(f"month must be the first day of a month, got {month.isoformat()}")
-    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return day_start_utc(month, tz), day_start_utc(following, tz)
+    return day_start_utc(month, tz), day_start_utc(next_month(month), tz)
+
+
+def month_period_utc(month: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The month so far, as the scoreboard counts it: [its start, min(its end, now)).
+
+    Empty (end <= start) while the month has not started.
+    """
+    start, end = month_bounds_utc(month, tz)
+    return start, min(end, clock.now())
 
 
 def parse_month(text: str) -> date:
@@ -134,7 +149,7 @@ def parse_month(text: str) -> date:
 
 def month_of(moment: datetime, tz: ZoneInfo) -> date:
     """The first day of the team-local month `moment` falls in."""
-    return local_day(moment, tz).replace(day=1)
+    return month_start(local_day(moment, tz))
 
 
 def _within_hours(session: AsyncSession, start: Any, end: Any, hours: int) -> ColumnElement[bool]:
@@ -328,11 +343,9 @@ async def scoreboard(
     Rows are ordered best total first (no total last), then by name. With `agent_id`, only that
     person's row (none if the bot has never seen them).
     """
-    start, next_start = month_bounds_utc(month, tz)
-    now = clock.now()
-    if start >= now:
+    start, end = month_period_utc(month, tz)
+    if start >= end:
         raise InvalidInput(N_("%(month)s has not started yet."), month=month.strftime("%Y-%m"))
-    end = min(next_start, now)
     weights = _weights(scoring)
     async with db.transaction() as session:
         resolved = await _resolved_in_period(session, start, end, agent_id)
@@ -541,6 +554,26 @@ async def survey_counts(db: Database, *, day: date, tz: ZoneInfo) -> SurveyCount
     return SurveyCounts(
         sent=int(sent[0]), answered=sum(ratings.values()), average=mean_from_counts(ratings)
     )
+
+
+async def team_satisfaction(db: Database, *, start: datetime, end: datetime) -> float | None:
+    """The mean survey answer the team received in [start, end): the shop-level figure.
+
+    Counted by when the customer answered, like the digest's "surveys answered yesterday";
+    an agent's satisfaction indicator counts by when the ticket was resolved instead, so
+    the two can differ by the answers that straddle a month's end.
+    """
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(col(Survey.rating), func.count())
+            .where(
+                col(Survey.answered_at) >= start,
+                col(Survey.answered_at) < end,
+                col(Survey.rating).is_not(None),
+            )
+            .group_by(col(Survey.rating))
+        )
+        return mean_from_counts({int(rating): int(count) for rating, count in rows})
 
 
 async def top_causes(db: Database, *, start: datetime, end: datetime) -> list[tuple[str, int]]:
