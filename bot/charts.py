@@ -2,8 +2,8 @@
 
 Three panels: 30 days of new vs resolved tickets, the daily refund rate, and the month's
 scoreboard as bars. Drawn with matplotlib's object API on the Agg canvas (no pyplot, no GUI,
-no global figure state), so it is safe to run in a worker thread: call it through
-`asyncio.to_thread` from async code.
+no global figure state). The running bot draws through `bot.chart_process`, in a child
+process; the command line (`kefu demo`) calls `render` directly.
 
 Labels are English and numbers: a CJK font is used for agent names only when one is
 installed; otherwise a name the font cannot draw is shown by its rank alone, never as boxes.

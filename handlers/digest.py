@@ -7,13 +7,12 @@ and, when it does not fit, the text after it.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import clock, notices
+from bot import chart_process, clock, notices
 from bot.i18n import N_, use_language
 from bot.models import Role
 from bot.notices import Notice, Outgoing
@@ -36,10 +35,7 @@ def _one_argument(args: list[str] | None, example: str) -> str | None:
 
 
 async def _chart(found: Digest) -> bytes:
-    # matplotlib takes seconds to import: only a process that draws a chart pays for it.
-    from bot import charts
-
-    return await asyncio.to_thread(charts.render, found)
+    return await chart_process.render_isolated(found)
 
 
 async def _send_digest(update: Update, found: Digest) -> None:
