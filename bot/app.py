@@ -119,6 +119,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
             flush=True,
         )
     await menu.refresh_commands(app.bot, rt)
+    await jobs.recover_after_crash(rt)
     jobs.schedule(app)
     log.info("Kefu is up as @%s", app.bot.username)
 

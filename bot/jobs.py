@@ -8,8 +8,8 @@ from datetime import timedelta
 from telegram.ext import Application, ContextTypes
 
 from bot.dispatcher import deliver_due
-from bot.runtime import Runtime
-from bot.services import digest, followups, surveys, updates
+from bot.runtime import Runtime, died_on_this_host
+from bot.services import digest, followups, outbox, surveys, updates
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,14 @@ def kick(app: Application) -> None:  # type: ignore[type-arg]
     """Deliver now rather than at the next tick (after a handler queued something)."""
     if app.job_queue is not None:
         app.job_queue.run_once(deliver_outbox, 0, name="outbox-now")
+
+
+async def recover_after_crash(rt: Runtime) -> None:
+    """Free what a crashed predecessor on this host had claimed, so it goes out now, not
+    when its lease runs out."""
+    released = await outbox.release_claims(rt.db, orphaned=died_on_this_host)
+    if released:
+        log.warning("released %s outbox messages claimed by a process that is gone", released)
 
 
 def schedule(app: Application) -> None:  # type: ignore[type-arg]

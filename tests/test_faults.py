@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Callable
@@ -20,11 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func
-from sqlmodel import select
+from sqlalchemy import func, update
+from sqlmodel import col, select
 
 from bot import clock, dispatcher, migrate
 from bot.db import Database, DatabaseUnavailable
+from bot.jobs import recover_after_crash
 from bot.models import Outbox, Survey, Ticket, TicketEvent
 from bot.notices import REGISTRY, Notice, Outgoing, register
 from bot.runtime import Runtime
@@ -551,6 +553,12 @@ def test_kill_9_mid_burst_loses_nothing_acknowledged_and_repeats_nothing(
                 "the follow-ups",
                 30,
             )
+            # The chart is drawn in a child process: give it the time a cold matplotlib takes.
+            wait_for(
+                lambda: any(m.method == "sendPhoto" for m in telegram.sent_to(TEAM_CHAT)),
+                "the digest",
+                60,
+            )
             time.sleep(3)  # a few more sweeps and outbox passes: nothing may come twice
         finally:
             process.send_signal(signal.SIGINT)
@@ -611,3 +619,34 @@ async def _tickets(db_url: str) -> list[Ticket]:
             return list(await session.exec(select(Ticket).order_by(Ticket.id)))
     finally:
         await db.dispose()
+
+
+async def test_a_restart_frees_what_a_crashed_process_on_this_host_had_claimed(db_url: str) -> None:
+    kefu = await Kefu(settings_for(db_url)).start()
+    try:
+        async with kefu.runtime.db.transaction() as session:
+            for n, owner in enumerate(
+                [f"{socket.gethostname()}:999999999", "elsewhere:1", f"{socket.gethostname()}:1"]
+            ):
+                await outbox.enqueue(
+                    session, key=f"test:{n}", kind="test", chat_id=TEAM_CHAT, payload={}
+                )
+                await session.exec(  # type: ignore[call-overload]
+                    update(Outbox)
+                    .where(col(Outbox.dedupe_key) == f"test:{n}")
+                    .values(claimed_by=owner, claimed_until=clock.now() + timedelta(minutes=5))
+                )
+        await recover_after_crash(kefu.runtime)
+        async with kefu.runtime.db.transaction() as session:
+            rows = {
+                row.dedupe_key: row.claimed_by
+                for row in await session.exec(select(Outbox).order_by(col(Outbox.id)))
+            }
+        # A dead pid here is freed; another host's claim and a live process's (pid 1) are not.
+        assert rows == {
+            "test:0": None,
+            "test:1": "elsewhere:1",
+            "test:2": f"{socket.gethostname()}:1",
+        }
+    finally:
+        await kefu.stop()

@@ -7,6 +7,7 @@ Delivery claims a row for a short lease, so two dispatchers never send the same 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -159,3 +160,28 @@ async def next_due(db: Database) -> datetime | None:
             .limit(1)
         )
         return rows.first()
+
+
+async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> int:
+    """Free the leases of pending messages whose claimant `orphaned(owner)` says is gone.
+
+    A crash leaves its claims leased until they expire; a restart on the same host knows
+    the dead process's claims are nobody's and frees them at once.
+    """
+    now = clock.now()
+    async with db.transaction() as session:
+        rows = await session.exec(
+            select(Outbox.id, Outbox.claimed_by).where(
+                Outbox.status == "pending",
+                col(Outbox.claimed_until).is_not(None),
+                col(Outbox.claimed_until) > now,
+            )
+        )
+        stale = [outbox_id for outbox_id, owner in rows if owner and orphaned(owner)]
+        if stale:
+            await session.exec(  # type: ignore[call-overload]
+                update(Outbox)
+                .where(col(Outbox.id).in_(stale), Outbox.status == "pending")
+                .values(claimed_until=None, claimed_by=None)
+            )
+        return len(stale)
