@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -37,9 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot import migrate  # noqa: E402
+from tests.scratch_pg import scratch_database  # noqa: E402
 
 TZ = ZoneInfo("Asia/Shanghai")
-PG_ADMIN_DSN = os.environ.get("KEFU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 BATCH = 20_000
 RUNS = 3
 GOAL_SECONDS = 2.0
@@ -267,14 +266,6 @@ def measure(url: str, workdir: Path, day: date) -> tuple[float, float, float]:
     return min(runs[1:])
 
 
-async def _admin(sql: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        await connection.execute(sql)
-    finally:
-        await connection.close()
-
-
 def bench_sqlite(sizes: Sequence[int], agents: int, days: int, workdir: Path) -> list[Measure]:
     results = []
     now = datetime.now(UTC)
@@ -297,11 +288,8 @@ def bench_postgres(sizes: Sequence[int], agents: int, days: int, workdir: Path) 
     results = []
     now = datetime.now(UTC)
     for size in sizes:
-        name = f"kefu_bench_{uuid.uuid4().hex[:10]}"
-        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-        dsn = PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}"
-        url = "postgresql+asyncpg://" + dsn.split("://", 1)[1]
-        try:
+        with scratch_database("kefu_bench") as database:
+            dsn, url = database.dsn, database.url
             migrate.upgrade_sync(url)
             started = time.perf_counter()
             asyncio.run(fill_postgres(dsn, size, agents, days, now))
@@ -311,8 +299,7 @@ def bench_postgres(sizes: Sequence[int], agents: int, days: int, workdir: Path) 
             )
             figures = measure(url, workdir, now.astimezone(TZ).date())
             results.append(Measure("PostgreSQL", size, *figures))
-        finally:
-            asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
     return results
 
 

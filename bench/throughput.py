@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import asyncpg
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -40,9 +36,9 @@ from bot import migrate  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from tests.fakebot import FakeRequest, FakeTelegram, UpdateFactory  # noqa: E402
 from tests.harness import AGENT, TEAM_CHAT, TOKEN, settings_for  # noqa: E402
+from tests.scratch_pg import scratch_database  # noqa: E402
 from tests.throttle import unthrottle  # noqa: E402
 
-PG_ADMIN_DSN = os.environ.get("KEFU_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 GOAL_RATIO = 0.5
 WARM_UP = 50
 
@@ -131,23 +127,9 @@ def sqlite_database() -> Iterator[str]:
 
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    name = f"kefu_bench_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    try:
-        url = "postgresql+asyncpg://" + PG_ADMIN_DSN.split("://", 1)[1].rsplit("/", 1)[0]
-        url += f"/{name}"
-        migrate.upgrade_sync(url)
-        yield url
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("kefu_bench") as database:
+        migrate.upgrade_sync(database.url)
+        yield database.url
 
 
 def timed(run: Callable[[], Awaitable[Result]]) -> Result:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import pytest
 from sqlmodel import SQLModel
 
@@ -17,8 +13,7 @@ import bot.models  # noqa: F401  (the tables to truncate)
 from bot import clock, migrate
 from tests.harness import Kefu, settings_for
 from tests.pg_private import private_postgres  # noqa: F401  (a fixture: a server to stop)
-
-PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.scratch_pg import ScratchDatabase, scratch_database
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,29 +40,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _pg_dsn(database: str) -> str:
-    return PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{database}"
-
-
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+def pg_database() -> Iterator[ScratchDatabase]:
     """A database of our own on the local PostgreSQL, migrated once, dropped at the end."""
-    name = f"kefu_test_{uuid.uuid4().hex[:10]}"
-
-    async def admin(sql: str) -> None:
-        connection = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
-    url = "postgresql+asyncpg://" + _pg_dsn(name).split("://", 1)[1]
-    try:
-        migrate.upgrade_sync(url)
-        yield name
-    finally:
-        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with scratch_database("kefu_test") as database:
+        migrate.upgrade_sync(database.url)
+        yield database
 
 
 @pytest.fixture
@@ -78,18 +56,10 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         shutil.copy(template, target)
         yield f"sqlite+aiosqlite:///{target}"
         return
-    name: str = request.getfixturevalue("pg_database")
+    database: ScratchDatabase = request.getfixturevalue("pg_database")
     tables = ", ".join(f'"{table.name}"' for table in SQLModel.metadata.sorted_tables)
-
-    async def truncate() -> None:
-        connection = await asyncpg.connect(_pg_dsn(name))
-        try:
-            await connection.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-        finally:
-            await connection.close()
-
-    asyncio.run(truncate())
-    yield "postgresql+asyncpg://" + _pg_dsn(name).split("://", 1)[1]
+    database.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    yield database.url
 
 
 @pytest.fixture(autouse=True)

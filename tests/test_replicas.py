@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import signal
 import subprocess
-import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,70 +29,23 @@ from bot.app import ALLOWED_UPDATES
 from bot.migrate import MIGRATION_LOCK_KEY
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import AGENT, AGENT2, MANAGER, TEAM_CHAT, TOKEN
-from tests.test_e2e import clean_env, kefu_command
+from tests.scratch_pg import ScratchDatabase, scratch_database
+from tests.test_e2e import clean_env, kefu_command, wait_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
 pytestmark = pytest.mark.e2e
 
-PG_ADMIN_DSN = os.environ.get("KEFU_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 WEBHOOK_URL = f"https://kefu.example.com{HOOK_PATH}"
 LOGGED = re.compile(r"Ticket #(\d+) logged")
 TIMEOUT = 30.0
 TEAM_TZ = ZoneInfo("Asia/Shanghai")  # the default [team] timezone
 
 
-def _admin(sql: str) -> None:
-    async def run() -> None:
-        connection = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
-
-
-def _query(dsn: str, sql: str) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        connection = await asyncpg.connect(dsn)
-        try:
-            return list(await connection.fetch(sql))
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
-
-
-@dataclass(frozen=True)
-class FreshDatabase:
-    dsn: str  # for asyncpg, in the test
-
-    @property
-    def url(self) -> str:  # for Kefu
-        return "postgresql+asyncpg://" + self.dsn.split("://", 1)[1]
-
-    def query(self, sql: str) -> list[asyncpg.Record]:
-        return _query(self.dsn, sql)
-
-
 @pytest.fixture
-def fresh_pg() -> Iterator[FreshDatabase]:
+def fresh_pg() -> Iterator[ScratchDatabase]:
     """An empty database of this test's own (no schema: the replicas migrate it)."""
-    name = f"kefu_replicas_{uuid.uuid4().hex[:10]}"
-    _admin(f'CREATE DATABASE "{name}"')
-    try:
-        yield FreshDatabase(PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{name}")
-    finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def wait_for(condition: Any, what: str, timeout: float = TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    with scratch_database("kefu_replicas") as database:
+        yield database
 
 
 @dataclass
@@ -178,7 +128,7 @@ def server() -> Iterator[FakeBotApiServer]:
 
 
 def test_two_replicas_share_the_work_and_send_everything_once(
-    server: FakeBotApiServer, fresh_pg: FreshDatabase, tmp_path: Path
+    server: FakeBotApiServer, fresh_pg: ScratchDatabase, tmp_path: Path
 ) -> None:
     # Started together on an empty database: both migrate it at once on start.
     replicas = [start_replica(n, tmp_path, server, fresh_pg.url) for n in ("a", "b")]
@@ -288,7 +238,7 @@ def _check_json_log(output: str) -> None:
 
 
 def test_concurrent_db_upgrades_on_a_fresh_database_all_succeed(
-    fresh_pg: FreshDatabase, tmp_path: Path
+    fresh_pg: ScratchDatabase, tmp_path: Path
 ) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "{fresh_pg.url}"\n')
