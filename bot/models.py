@@ -41,7 +41,9 @@ def _user_id(*, primary_key: bool = False, nullable: bool = True, index: bool = 
     # Telegram ids exceed 32 bits.
     return Field(
         default=None,
-        sa_column=Column(BigInteger, primary_key=primary_key, nullable=nullable, index=index),
+        sa_column=Column(
+            BigInteger, primary_key=primary_key, nullable=nullable and not primary_key, index=index
+        ),
     )
 
 

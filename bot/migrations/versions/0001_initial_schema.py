@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 08:40:13.075932
+Create Date: 2026-11-25 09:58:54.076486
 """
 
 from collections.abc import Sequence
@@ -30,8 +30,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "flow_state",
-        sa.Column("chat_id", sa.BigInteger(), nullable=True),
-        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("flow", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("step", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
@@ -73,7 +73,7 @@ def upgrade() -> None:
 
     op.create_table(
         "person",
-        sa.Column("user_id", sa.BigInteger(), nullable=True),
+        sa.Column("user_id", sa.BigInteger(), nullable=False),
         sa.Column("username", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("full_name", sqlmodel.sql.sqltypes.AutoString(length=256), nullable=False),
         sa.Column("language_code", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
@@ -88,7 +88,7 @@ def upgrade() -> None:
 
     op.create_table(
         "processed_update",
-        sa.Column("update_id", sa.BigInteger(), nullable=True),
+        sa.Column("update_id", sa.BigInteger(), nullable=False),
         sa.Column("at", bot.models.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("update_id"),
     )
