@@ -58,6 +58,8 @@ class TelegramSettings(_Section):
     secret_token: SecretStr | None = None
     poll_timeout: float = Field(default=10.0, gt=0)
     send_retries: int = Field(default=3, ge=0, le=10)
+    # Updates handled at once (one person's always in order); 1 handles them one by one.
+    concurrent_updates: int = Field(default=256, ge=1, le=1024)
 
     @field_validator("token")
     @classmethod

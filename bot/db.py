@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import logging
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,7 +13,12 @@ import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 log = logging.getLogger(__name__)
@@ -51,6 +56,18 @@ class Database:
                 if isinstance(exc, Exception) and is_unreachable(exc):
                     raise DatabaseUnavailable(_reason(exc)) from exc
                 raise
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[AsyncConnection]:
+        """One unit of work in plain SQL, without the ORM's bookkeeping: for the writes that
+        every update makes (bot/services/batching.py). Committed on success."""
+        try:
+            async with self.engine.begin() as connection:
+                yield connection
+        except Exception as exc:
+            if is_unreachable(exc):
+                raise DatabaseUnavailable(_reason(exc)) from exc
+            raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -90,6 +107,12 @@ def _without_nul(
 
 
 def _clean(parameters: Any) -> Any:
+    # Nearly every statement has nothing to drop: look before copying.
+    values = parameters.values() if isinstance(parameters, dict) else parameters
+    if not isinstance(values, Iterable) or isinstance(values, str | bytes):
+        return parameters
+    if not any(isinstance(value, str) and "\x00" in value for value in values):
+        return parameters
     if isinstance(parameters, dict):
         return {key: _clean_value(value) for key, value in parameters.items()}
     if isinstance(parameters, list | tuple):

@@ -21,10 +21,10 @@ async def skip_redelivered(update: Update, context: Context) -> None:
         if not await updates.claim(db, update.update_id):
             raise ApplicationHandlerStop
         return
-    first, role, team_chat = await updates.claim_and_look_up(db, update.update_id, user.id)
-    if not first:
+    claimed = await updates.claim_and_look_up(db, update.update_id, user.id)
+    if not claimed.first:
         raise ApplicationHandlerStop
-    remember_lookup(context, user.id, role, team_chat)
+    remember_lookup(context, user.id, claimed.role, claimed.team_chat)
 
 
 async def record(update: Update, context: Context) -> None:

@@ -14,8 +14,12 @@ async def require_member(session: AsyncSession, user_id: int) -> Person:
     """The team member acting; anyone else is refused."""
     person = await session.get(Person, user_id)
     if person is None or person.role is None:
-        raise NotAllowed(N_("Only team agents and managers can do that."))
+        raise not_a_member()
     return person
+
+
+def not_a_member() -> NotAllowed:
+    return NotAllowed(N_("Only team agents and managers can do that."))
 
 
 async def require_manager(session: AsyncSession, user_id: int) -> Person:

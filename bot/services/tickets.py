@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from types import SimpleNamespace
+from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import bindparam, func, insert
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -15,8 +18,8 @@ from bot import clock
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
-from bot.services import surveys
-from bot.services.access import load_ticket, require_member
+from bot.services import batching, surveys, team
+from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
 
@@ -90,6 +93,13 @@ async def _view(session: AsyncSession, ticket: Ticket, *, with_notes: bool = Fal
             Note(event.at, person.full_name if person else "?", event.detail or "")
             for event, person in rows
         )
+    return _as_view(ticket, agent.full_name if agent else None, notes)
+
+
+def _as_view(
+    ticket: Ticket | SimpleNamespace, agent_name: str | None, notes: tuple[Note, ...]
+) -> TicketView:
+    """A ticket row (an ORM object, or the values just inserted) as the services hand it out."""
     assert ticket.id is not None
     return TicketView(
         number=ticket.id,
@@ -102,7 +112,7 @@ async def _view(session: AsyncSession, ticket: Ticket, *, with_notes: bool = Fal
         customer_chat_id=ticket.customer_chat_id,
         customer_language=ticket.customer_language,
         agent_id=ticket.agent_id,
-        agent_name=(agent.full_name if agent and agent.full_name else str(ticket.agent_id)),
+        agent_name=agent_name or str(ticket.agent_id),
         received_at=ticket.received_at,
         logged_at=ticket.logged_at,
         resolved_at=ticket.resolved_at,
@@ -147,6 +157,15 @@ def _validate(new: NewTicket, now: datetime) -> None:
         raise InvalidInput(N_("The received date cannot be in the future."))
 
 
+@dataclass(frozen=True)
+class _Intake:
+    creator_id: int
+    new: NewTicket
+    customer: SeenUser | None
+    origin_chat_id: int | None
+    at: datetime
+
+
 async def create(
     db: Database,
     *,
@@ -155,33 +174,99 @@ async def create(
     customer: SeenUser | None = None,
     origin_chat_id: int | None = None,
 ) -> TicketView:
-    """Log a ticket for its creator; `customer` links a customer already in the chat."""
+    """Log a ticket for its creator; `customer` links a customer already in the chat.
+
+    Tickets logged at the same moment (a busy team, a burst after an outage) are written in
+    one transaction (bot/services/batching.py); each caller still gets its own ticket or
+    its own refusal.
+    """
     now = clock.now()
     _validate(new, now)
-    async with db.transaction() as session:
-        await require_member(session, creator_id)
-        ticket = Ticket(
-            description=new.description.strip(),
-            category=new.category,
-            order_ref=new.order_ref,
-            customer_name=new.customer_name or (customer.full_name if customer else None),
-            agent_id=creator_id,
-            created_by=creator_id,
-            origin_chat_id=origin_chat_id,
-            received_at=new.received_at or now,
-            logged_at=now,
-            link_token=secrets.token_urlsafe(16),
-        )
-        if customer is not None:
-            await _upsert(session, customer)
-            ticket.customer_user_id = customer.user_id
-            ticket.customer_language = customer.language_code
-            if customer.private_chat:
-                ticket.customer_chat_id = customer.user_id
-        session.add(ticket)
-        await session.flush()
-        session.add(_event(ticket, creator_id, "created"))
-        return await _view(session, ticket)
+    if customer is not None:
+        await team.record_seen(db, customer)
+    intake = _Intake(creator_id, new, customer, origin_chat_id, now)
+    return await batching.batcher(db, "tickets", _create_many).submit(intake)
+
+
+_TICKET = Ticket.__table__  # type: ignore[attr-defined]
+_EVENT = TicketEvent.__table__  # type: ignore[attr-defined]
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+# Built once: the batch path runs thousands of times a second.
+_CREATORS = select(_PERSON.c.user_id, _PERSON.c.role, _PERSON.c.full_name).where(
+    _PERSON.c.user_id.in_(bindparam("ids", expanding=True))
+)
+# Matched back by link token, which is unique: asking the database to return the rows in
+# parameter order costs SQLite one statement per row.
+_INSERT_TICKETS = insert(_TICKET).returning(_TICKET.c.id, _TICKET.c.link_token)
+_INSERT_EVENTS = insert(_EVENT)
+
+
+async def _create_many(db: Database, intakes: Sequence[_Intake]) -> list[TicketView | Exception]:
+    """Every intake's ticket and its "created" event, in one transaction of plain SQL."""
+    async with db.connection() as connection:
+        creators = {
+            user_id: (role, full_name)
+            for user_id, role, full_name in await connection.execute(
+                _CREATORS, {"ids": list({intake.creator_id for intake in intakes})}
+            )
+        }
+        rows = [
+            _row(intake) if creators.get(intake.creator_id, (None,))[0] else None
+            for intake in intakes
+        ]
+        wanted = [row for row in rows if row is not None]
+        number_of: dict[str, int] = {}
+        if wanted:
+            inserted = await connection.execute(_INSERT_TICKETS, wanted)
+            number_of = {token: number for number, token in inserted}
+            await connection.execute(
+                _INSERT_EVENTS,
+                [
+                    {
+                        "ticket_id": number_of[row["link_token"]],
+                        "at": row["logged_at"],
+                        "actor_id": row["created_by"],
+                        "kind": "created",
+                        "detail": None,
+                    }
+                    for row in wanted
+                ],
+            )
+    outcomes: list[TicketView | Exception] = []
+    for intake, row in zip(intakes, rows, strict=True):
+        if row is None:
+            outcomes.append(not_a_member())
+            continue
+        ticket = SimpleNamespace(**row, id=number_of[row["link_token"]])
+        outcomes.append(_as_view(ticket, creators[intake.creator_id][1], ()))
+    return outcomes
+
+
+def _row(intake: _Intake) -> dict[str, Any]:
+    """The new ticket's column values (a plain dict: thousands a second are written)."""
+    new, customer = intake.new, intake.customer
+    return {
+        "description": new.description.strip(),
+        "category": str(new.category),
+        "order_ref": new.order_ref,
+        "customer_name": new.customer_name or (customer.full_name if customer else None),
+        "customer_user_id": customer.user_id if customer else None,
+        "customer_chat_id": customer.user_id if customer and customer.private_chat else None,
+        "customer_language": customer.language_code if customer else None,
+        "agent_id": intake.creator_id,
+        "created_by": intake.creator_id,
+        "origin_chat_id": intake.origin_chat_id,
+        "received_at": new.received_at or intake.at,
+        "logged_at": intake.at,
+        "status": str(TicketStatus.OPEN),
+        "resolved_at": None,
+        "closed_at": None,
+        "quality": None,
+        "quality_overridden": False,
+        "round": 1,
+        "reopen_count": 0,
+        "link_token": secrets.token_urlsafe(16),
+    }
 
 
 async def show(db: Database, number: int, *, viewer_id: int) -> TicketView:

@@ -2,43 +2,99 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import CompoundSelect, Insert, delete, null, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot import clock
 from bot.db import Database
-from bot.models import ProcessedUpdate, Role
-from bot.services import team
-from bot.services.sql import insert_if_missing
+from bot.models import Person, ProcessedUpdate, Role, TeamSetting
+from bot.services import batching
+from bot.services.team import TEAM_CHAT_KEY
 
 # Telegram redelivers for at most a day; a week is a safe horizon.
 KEEP = timedelta(days=7)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What the redelivery guard learns about an update, before any handler runs."""
+
+    first: bool
+    role: Role | None = None
+    team_chat: int | None = None
+
+
 async def claim(db: Database, update_id: int) -> bool:
     """True the first time an update id is seen, by any process; False for a redelivery."""
-    async with db.transaction() as session:
-        return await _claim(session, db, update_id)
+    return (await _claims(db).submit((update_id, None))).first
 
 
-async def claim_and_look_up(
-    db: Database, update_id: int, user_id: int
-) -> tuple[bool, Role | None, int | None]:
-    """`claim`, plus the sender's role and the team chat, which every command asks next:
-    one transaction instead of two on the path every update takes."""
-    async with db.transaction() as session:
-        if not await _claim(session, db, update_id):
-            return False, None, None
-        role, team_chat = await team.role_and_team_chat_in(session, user_id)
-        return True, role, team_chat
+async def claim_and_look_up(db: Database, update_id: int, user_id: int) -> Claim:
+    """`claim`, plus the sender's role and the team chat, which every command asks next.
+
+    Every update takes this path, so the claims of updates handled at the same time are
+    written together (bot/services/batching.py): one transaction for the lot.
+    """
+    return await _claims(db).submit((update_id, user_id))
 
 
-async def _claim(session: AsyncSession, db: Database, update_id: int) -> bool:
-    return await insert_if_missing(
-        session, ProcessedUpdate, conflict=["update_id"], update_id=update_id, at=clock.now()
+def _claims(db: Database) -> batching.Batcher[tuple[int, int | None], Claim]:
+    return batching.batcher(db, "update claims", _claim_many)
+
+
+async def _claim_many(
+    db: Database, requests: Sequence[tuple[int, int | None]]
+) -> list[Claim | Exception]:
+    now = clock.now()
+    ids = list(dict.fromkeys(update_id for update_id, _ in requests))
+    users = {user_id for _, user_id in requests if user_id is not None}
+    async with db.connection() as connection:
+        inserted = await connection.execute(
+            _insert_claims(db.dialect), [{"update_id": i, "at": now} for i in ids]
+        )
+        new = set(inserted.scalars())
+        roles: dict[int, Role | None] = {}
+        team_chat: int | None = None
+        if users:
+            for user_id, value in await connection.execute(_roles_and_team_chat(users)):
+                if user_id is None:
+                    team_chat = int(value)
+                else:
+                    roles[user_id] = Role(value) if value else None
+    outcomes: list[Claim | Exception] = []
+    for update_id, user_id in requests:
+        # The same update twice in one batch (a redelivery racing the original): first wins.
+        first = update_id in new
+        new.discard(update_id)
+        if not first or user_id is None:
+            outcomes.append(Claim(first))
+        else:
+            outcomes.append(Claim(True, roles.get(user_id), team_chat))
+    return outcomes
+
+
+def _insert_claims(dialect: str) -> Insert:
+    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["update_id"])
+        .returning(table.c.update_id)
+    )
+
+
+def _roles_and_team_chat(users: set[int]) -> CompoundSelect:
+    """The senders' roles, and one row (user id NULL) with the team chat: one round trip."""
+    person = Person.__table__  # type: ignore[attr-defined]
+    setting = TeamSetting.__table__  # type: ignore[attr-defined]
+    return union_all(
+        select(person.c.user_id, person.c.role).where(person.c.user_id.in_(users)),
+        select(null().label("user_id"), setting.c.value).where(setting.c.key == TEAM_CHAT_KEY),
     )
 
 
