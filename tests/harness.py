@@ -93,6 +93,21 @@ class Kefu:
         await self.deliver()
         return self.telegram.sent[before:]
 
+    async def burst(self, updates: list[dict[str, Any]]) -> list[SentMessage]:
+        """Feed updates through the update queue of the started Application, the way the
+        poller and the webhook do (side by side, as `kefu run` handles them); wait until all
+        are finished, deliver what they queued, and return everything that was sent."""
+        before = len(self.telegram.sent)
+        await self.app.start()
+        try:
+            for update in updates:
+                await self.app.update_queue.put(UpdateFactory.to_update(update, self.app.bot))
+            await self.app.update_queue.join()
+        finally:
+            await self.app.stop()
+        await self.deliver()
+        return self.telegram.sent[before:]
+
     async def deliver(self) -> int:
         """Run the outbox once, as the scheduler would."""
         return await deliver_due(self.app.bot, self.runtime)

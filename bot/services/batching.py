@@ -1,5 +1,9 @@
 """Group commit: the small writes of updates handled at the same time share one transaction.
 
+A flush gets the items of one batch and returns, in the same order, each item's result or
+the exception that item alone raises (a refusal); it writes everything in one transaction
+and must not fail after committing, since a failed batch is written again item by item.
+
 A transaction costs a few database round trips and a commit whatever it holds; the hot path
 (the redelivery claim every update takes, `/ticket`) would otherwise pay that per update.
 Callers `submit` one item and wait for its own result; items submitted while a batch is being
@@ -52,16 +56,21 @@ class Batcher(Generic[T, R]):
         return await done
 
     async def _write(self) -> None:
-        # Wait while others are still joining: as long as the last turn of the event loop
-        # brought more items, one more turn costs less than a transaction of its own.
-        # Alone (one update at a time), that is a single turn.
-        joined = 0
-        while len(self._waiting) > joined and len(self._waiting) < MAX_BATCH:
-            joined = len(self._waiting)
-            await asyncio.sleep(0)
-        while self._waiting:
-            batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-            await self._write_batch(batch)
+        try:
+            # Wait while others are still joining: as long as the last turn of the event
+            # loop brought more items, one more turn costs less than a transaction of its
+            # own. Alone (one update at a time), that is a single turn.
+            joined = 0
+            while len(self._waiting) > joined and len(self._waiting) < MAX_BATCH:
+                joined = len(self._waiting)
+                await asyncio.sleep(0)
+            while self._waiting:
+                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
+                await self._write_batch(batch)
+        except BaseException as exc:  # cancelled (shutting down): nobody must wait forever
+            waiting, self._waiting = self._waiting, []
+            _settle_all(waiting, exc)
+            raise
 
     async def _write_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -99,7 +108,11 @@ class Batcher(Generic[T, R]):
 
 def _settle_all(batch: Sequence[tuple[object, asyncio.Future[R]]], exc: BaseException) -> None:
     for _, done in batch:
-        if not done.done():
+        if done.done():
+            continue
+        if isinstance(exc, asyncio.CancelledError):
+            done.cancel()
+        else:
             done.set_exception(exc)
 
 

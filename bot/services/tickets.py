@@ -211,7 +211,7 @@ async def _create_many(db: Database, intakes: Sequence[_Intake]) -> list[TicketV
             )
         }
         rows = [
-            _row(intake) if creators.get(intake.creator_id, (None,))[0] else None
+            _row(intake) if creators.get(intake.creator_id, (None, None))[0] else None
             for intake in intakes
         ]
         wanted = [row for row in rows if row is not None]
@@ -232,14 +232,17 @@ async def _create_many(db: Database, intakes: Sequence[_Intake]) -> list[TicketV
                     for row in wanted
                 ],
             )
-    outcomes: list[TicketView | Exception] = []
-    for intake, row in zip(intakes, rows, strict=True):
-        if row is None:
-            outcomes.append(not_a_member())
-            continue
-        ticket = SimpleNamespace(**row, id=number_of[row["link_token"]])
-        outcomes.append(_as_view(ticket, creators[intake.creator_id][1], ()))
-    return outcomes
+        # Built before the commit: a batch that fails is written again item by item.
+        return [
+            _as_view(
+                SimpleNamespace(**row, id=number_of[row["link_token"]]),
+                creators[intake.creator_id][1],
+                (),
+            )
+            if row is not None
+            else not_a_member()
+            for intake, row in zip(intakes, rows, strict=True)
+        ]
 
 
 def _row(intake: _Intake) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import CompoundSelect, Insert, delete, null, select, union_all
+from sqlalchemy import Insert, bindparam, delete, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
@@ -61,40 +61,45 @@ async def _claim_many(
         roles: dict[int, Role | None] = {}
         team_chat: int | None = None
         if users:
-            for user_id, value in await connection.execute(_roles_and_team_chat(users)):
+            for user_id, value in await connection.execute(
+                _ROLES_AND_TEAM_CHAT, {"users": list(users)}
+            ):
                 if user_id is None:
                     team_chat = int(value)
                 else:
                     roles[user_id] = Role(value) if value else None
-    outcomes: list[Claim | Exception] = []
-    for update_id, user_id in requests:
-        # The same update twice in one batch (a redelivery racing the original): first wins.
-        first = update_id in new
-        new.discard(update_id)
-        if not first or user_id is None:
-            outcomes.append(Claim(first))
-        else:
-            outcomes.append(Claim(True, roles.get(user_id), team_chat))
-    return outcomes
+        # Decided before the commit: a batch that fails is written again item by item.
+        outcomes: list[Claim | Exception] = []
+        for update_id, user_id in requests:
+            # The same update twice in one batch (a redelivery racing the original): the
+            # first wins.
+            first = update_id in new
+            new.discard(update_id)
+            if not first or user_id is None:
+                outcomes.append(Claim(first))
+            else:
+                outcomes.append(Claim(True, roles.get(user_id), team_chat))
+        return outcomes
+
+
+_CLAIM = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_PERSON = Person.__table__  # type: ignore[attr-defined]
+_SETTING = TeamSetting.__table__  # type: ignore[attr-defined]
+# The senders' roles, and one row (user id NULL) carrying the team chat: one round trip.
+_ROLES_AND_TEAM_CHAT = union_all(
+    select(_PERSON.c.user_id, _PERSON.c.role).where(
+        _PERSON.c.user_id.in_(bindparam("users", expanding=True))
+    ),
+    select(null().label("user_id"), _SETTING.c.value).where(_SETTING.c.key == TEAM_CHAT_KEY),
+)
 
 
 def _insert_claims(dialect: str) -> Insert:
-    table = ProcessedUpdate.__table__  # type: ignore[attr-defined]
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return (
-        insert(table)
+        insert(_CLAIM)
         .on_conflict_do_nothing(index_elements=["update_id"])
-        .returning(table.c.update_id)
-    )
-
-
-def _roles_and_team_chat(users: set[int]) -> CompoundSelect:
-    """The senders' roles, and one row (user id NULL) with the team chat: one round trip."""
-    person = Person.__table__  # type: ignore[attr-defined]
-    setting = TeamSetting.__table__  # type: ignore[attr-defined]
-    return union_all(
-        select(person.c.user_id, person.c.role).where(person.c.user_id.in_(users)),
-        select(null().label("user_id"), setting.c.value).where(setting.c.key == TEAM_CHAT_KEY),
+        .returning(_CLAIM.c.update_id)
     )
 
 
