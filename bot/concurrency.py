@@ -22,31 +22,42 @@ class PerPersonOrder(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int) -> None:
         super().__init__(max_concurrent_updates)
-        # Per person, the update of theirs that was handed in last; the next one waits for it.
-        self._last: dict[int, asyncio.Future[None]] = {}
+        self._lanes: dict[int, _Lane] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         person = _person(update)
         if person is None:
             await coroutine
             return
-        before = self._last.get(person)
-        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._last[person] = mine
+        lane = self._lanes.get(person)
+        if lane is None:
+            lane = self._lanes[person] = _Lane()
+        lane.users += 1
         try:
-            if before is not None:
-                await asyncio.wait([before])
-            await coroutine
+            # asyncio.Lock wakes its waiters first come, first served, and updates reach it
+            # in the order they were fetched: the order the person sent them.
+            async with lane.lock:
+                await coroutine
         finally:
-            mine.set_result(None)
-            if self._last.get(person) is mine:
-                del self._last[person]
+            lane.users -= 1
+            if lane.users == 0:
+                del self._lanes[person]
 
     async def initialize(self) -> None:
         """Nothing to set up: the order is kept in memory, per process."""
 
     async def shutdown(self) -> None:
         """Nothing to free."""
+
+
+class _Lane:
+    """One person's updates in hand: the lock they take in turn, and how many hold or wait."""
+
+    __slots__ = ("lock", "users")
+
+    def __init__(self) -> None:
+        self.lock = asyncio.Lock()
+        self.users = 0
 
 
 def _person(update: object) -> int | None:

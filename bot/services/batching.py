@@ -1,17 +1,16 @@
 """Group commit: the small writes of updates handled at the same time share one transaction.
 
-A flush gets the items of one batch and returns, in the same order, each item's result or
-the exception that item alone raises (a refusal); it writes everything in one transaction
-and must not fail after committing, since a failed batch is written again item by item.
-
 A transaction costs a few database round trips and a commit whatever it holds; the hot path
 (the redelivery claim every update takes, `/ticket`) would otherwise pay that per update.
-Callers `submit` one item and wait for its own result; items submitted while a batch is being
-written form the next batch. Handled one at a time, an update still waits for nothing but its
-own transaction.
+Callers `submit` one item and wait for its own result. One writer per database takes
+everything waiting, of every kind, into one transaction; what is submitted meanwhile forms
+the next one. Handled one at a time, an update waits for nothing but its own transaction.
+One writer also means the batches never wait on each other for SQLite's write lock.
 
-A batch that fails is written again item by item, so one bad item is refused alone; a
-database outage fails every waiting item at once (retrying singly would only repeat it).
+A flush gets the items of its kind and returns, in the same order, each item's result or the
+exception that item alone raises (a refusal). It must decide everything before the commit: a
+failed transaction is written again kind by kind, then item by item, so one bad item is
+refused alone. A database outage fails every waiting item at once (retrying would repeat it).
 """
 
 from __future__ import annotations
@@ -19,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, TypeVar
 from weakref import WeakKeyDictionary
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.db import Database, DatabaseUnavailable
 
@@ -29,30 +30,35 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
 
-# What a flush returns for each item: its result, or the exception that item alone raises.
-Outcome = R | Exception
-Flush = Callable[[Database, Sequence[T]], Awaitable[Sequence["R | Exception"]]]
+Flush = Callable[[AsyncConnection, Sequence[T]], Awaitable[Sequence[R | Exception]]]
+_Entry = tuple[Any, "asyncio.Future[Any]"]
+_Batch = list[tuple[Flush[Any, Any], list[_Entry]]]
 
 MAX_BATCH = 256
 
 
-class Batcher(Generic[T, R]):
-    """Collects items from concurrent callers and writes them with one `flush` call."""
+async def submit(db: Database, flush: Flush[T, R], item: T) -> R:
+    """Write `item` with `flush`, in one transaction with whatever else is waiting."""
+    writer = _writers.get(db)
+    if writer is None:
+        writer = _writers[db] = _Writer(db)
+    return await writer.submit(flush, item)  # type: ignore[no-any-return]
 
-    def __init__(self, db: Database, flush: Flush[T, R], *, name: str) -> None:
+
+class _Writer:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._flush = flush
-        self._name = name
-        self._waiting: list[tuple[T, asyncio.Future[R]]] = []
-        self._writer: asyncio.Task[None] | None = None
+        self._waiting: dict[Flush[Any, Any], list[_Entry]] = {}
+        self._count = 0
+        self._task: asyncio.Task[None] | None = None
 
-    async def submit(self, item: T) -> R:
-        """Write `item` with whatever else is waiting; its result, or its own exception."""
+    async def submit(self, flush: Flush[Any, Any], item: object) -> object:
         loop = asyncio.get_running_loop()
-        done: asyncio.Future[R] = loop.create_future()
-        self._waiting.append((item, done))
-        if self._writer is None or self._writer.done() or self._writer.get_loop() is not loop:
-            self._writer = loop.create_task(self._write(), name=f"batch:{self._name}")
+        done: asyncio.Future[object] = loop.create_future()
+        self._waiting.setdefault(flush, []).append((item, done))
+        self._count += 1
+        if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._task = loop.create_task(self._write(), name="group commit")
         return await done
 
     async def _write(self) -> None:
@@ -61,53 +67,78 @@ class Batcher(Generic[T, R]):
             # loop brought more items, one more turn costs less than a transaction of its
             # own. Alone (one update at a time), that is a single turn.
             joined = 0
-            while len(self._waiting) > joined and len(self._waiting) < MAX_BATCH:
-                joined = len(self._waiting)
+            while joined < self._count < MAX_BATCH:
+                joined = self._count
                 await asyncio.sleep(0)
             while self._waiting:
-                batch, self._waiting = self._waiting[:MAX_BATCH], self._waiting[MAX_BATCH:]
-                await self._write_batch(batch)
+                await self._write_batch(self._take())
         except BaseException as exc:  # cancelled (shutting down): nobody must wait forever
-            waiting, self._waiting = self._waiting, []
-            _settle_all(waiting, exc)
+            waiting, self._waiting, self._count = self._waiting, {}, 0
+            for entries in waiting.values():
+                _settle_all(entries, exc)
             raise
 
-    async def _write_batch(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
+    def _take(self) -> _Batch:
+        """Up to MAX_BATCH waiting items, kinds in the order they were first submitted."""
+        batch: _Batch = []
+        room = MAX_BATCH
+        for flush in list(self._waiting):
+            entries = self._waiting[flush]
+            batch.append((flush, entries[:room]))
+            if len(entries) > room:
+                self._waiting[flush] = entries[room:]
+            else:
+                del self._waiting[flush]
+            room -= len(batch[-1][1])
+            if room == 0:
+                break
+        self._count -= MAX_BATCH - room
+        return batch
+
+    async def _write_batch(self, batch: _Batch) -> None:
         try:
-            outcomes = await self._flush(self._db, [item for item, _ in batch])
+            async with self._db.connection() as connection:
+                outcomes = [
+                    await flush(connection, [item for item, _ in entries])
+                    for flush, entries in batch
+                ]
         except DatabaseUnavailable as exc:
-            _settle_all(batch, exc)
+            for _, entries in batch:
+                _settle_all(entries, exc)
             return
         except Exception as exc:
-            if len(batch) == 1:
-                _settle_all(batch, exc)
+            parts = [(flush, [entry]) for flush, entries in batch for entry in entries]
+            if len(parts) == 1:
+                _settle_all(parts[0][1], exc)
                 return
             log.warning(
-                "batch of %d %s failed (%s); writing them one by one",
-                len(batch),
-                self._name,
+                "a transaction of %d writes failed (%s); writing them one by one",
+                len(parts),
                 type(exc).__name__,
             )
-            for entry in batch:
-                await self._write_batch([entry])
+            for part in parts:
+                await self._write_batch([part])
             return
-        except BaseException as exc:  # cancelled while writing: nobody must wait forever
-            _settle_all(batch, exc)
+        except BaseException as exc:  # cancelled mid-write: these were taken off the queue
+            for _, entries in batch:
+                _settle_all(entries, exc)
             raise
-        if len(outcomes) != len(batch):
-            _settle_all(batch, RuntimeError(f"{self._name}: {len(outcomes)} results"))
-            return
-        for (_, done), outcome in zip(batch, outcomes, strict=True):
-            if done.done():  # the caller gave up waiting (cancelled); the write stands
+        for (flush, entries), results in zip(batch, outcomes, strict=True):
+            if len(results) != len(entries):
+                error = RuntimeError(f"{flush.__name__} gave {len(results)} results")
+                _settle_all(entries, error)
                 continue
-            if isinstance(outcome, Exception):
-                done.set_exception(outcome)
-            else:
-                done.set_result(outcome)
+            for (_, done), outcome in zip(entries, results, strict=True):
+                if done.done():  # the caller gave up waiting (cancelled); the write stands
+                    continue
+                if isinstance(outcome, Exception):
+                    done.set_exception(outcome)
+                else:
+                    done.set_result(outcome)
 
 
-def _settle_all(batch: Sequence[tuple[object, asyncio.Future[R]]], exc: BaseException) -> None:
-    for _, done in batch:
+def _settle_all(entries: Sequence[_Entry], exc: BaseException) -> None:
+    for _, done in entries:
         if done.done():
             continue
         if isinstance(exc, asyncio.CancelledError):
@@ -116,14 +147,4 @@ def _settle_all(batch: Sequence[tuple[object, asyncio.Future[R]]], exc: BaseExce
             done.set_exception(exc)
 
 
-_batchers: WeakKeyDictionary[Database, dict[str, Batcher[object, object]]] = WeakKeyDictionary()
-
-
-def batcher(db: Database, name: str, flush: Flush[T, R]) -> Batcher[T, R]:
-    """The database's batcher for `name`, made on first use."""
-    per_db = _batchers.setdefault(db, {})
-    found = per_db.get(name)
-    if found is None:
-        found = Batcher(db, flush, name=name)  # type: ignore[arg-type]
-        per_db[name] = found
-    return found  # type: ignore[return-value]
+_writers: WeakKeyDictionary[Database, _Writer] = WeakKeyDictionary()

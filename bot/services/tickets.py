@@ -11,6 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -185,7 +186,7 @@ async def create(
     if customer is not None:
         await team.record_seen(db, customer)
     intake = _Intake(creator_id, new, customer, origin_chat_id, now)
-    return await batching.batcher(db, "tickets", _create_many).submit(intake)
+    return await batching.submit(db, _create_many, intake)
 
 
 _TICKET = Ticket.__table__  # type: ignore[attr-defined]
@@ -201,48 +202,49 @@ _INSERT_TICKETS = insert(_TICKET).returning(_TICKET.c.id, _TICKET.c.link_token)
 _INSERT_EVENTS = insert(_EVENT)
 
 
-async def _create_many(db: Database, intakes: Sequence[_Intake]) -> list[TicketView | Exception]:
-    """Every intake's ticket and its "created" event, in one transaction of plain SQL."""
-    async with db.connection() as connection:
-        creators = {
-            user_id: (role, full_name)
-            for user_id, role, full_name in await connection.execute(
-                _CREATORS, {"ids": list({intake.creator_id for intake in intakes})}
-            )
-        }
-        rows = [
-            _row(intake) if creators.get(intake.creator_id, (None, None))[0] else None
-            for intake in intakes
-        ]
-        wanted = [row for row in rows if row is not None]
-        number_of: dict[str, int] = {}
-        if wanted:
-            inserted = await connection.execute(_INSERT_TICKETS, wanted)
-            number_of = {token: number for number, token in inserted}
-            await connection.execute(
-                _INSERT_EVENTS,
-                [
-                    {
-                        "ticket_id": number_of[row["link_token"]],
-                        "at": row["logged_at"],
-                        "actor_id": row["created_by"],
-                        "kind": "created",
-                        "detail": None,
-                    }
-                    for row in wanted
-                ],
-            )
-        # Built before the commit: a batch that fails is written again item by item.
-        return [
-            _as_view(
-                SimpleNamespace(**row, id=number_of[row["link_token"]]),
-                creators[intake.creator_id][1],
-                (),
-            )
-            if row is not None
-            else not_a_member()
-            for intake, row in zip(intakes, rows, strict=True)
-        ]
+async def _create_many(
+    connection: AsyncConnection, intakes: Sequence[_Intake]
+) -> list[TicketView | Exception]:
+    """Every intake's ticket and its "created" event, in plain SQL (no ORM bookkeeping)."""
+    creators = {
+        user_id: (role, full_name)
+        for user_id, role, full_name in await connection.execute(
+            _CREATORS, {"ids": list({intake.creator_id for intake in intakes})}
+        )
+    }
+    rows = [
+        _row(intake) if creators.get(intake.creator_id, (None, None))[0] else None
+        for intake in intakes
+    ]
+    wanted = [row for row in rows if row is not None]
+    number_of: dict[str, int] = {}
+    if wanted:
+        inserted = await connection.execute(_INSERT_TICKETS, wanted)
+        number_of = {token: number for number, token in inserted}
+        await connection.execute(
+            _INSERT_EVENTS,
+            [
+                {
+                    "ticket_id": number_of[row["link_token"]],
+                    "at": row["logged_at"],
+                    "actor_id": row["created_by"],
+                    "kind": "created",
+                    "detail": None,
+                }
+                for row in wanted
+            ],
+        )
+    # Built inside the transaction: one that fails is written again item by item.
+    return [
+        _as_view(
+            SimpleNamespace(**row, id=number_of[row["link_token"]]),
+            creators[intake.creator_id][1],
+            (),
+        )
+        if row is not None
+        else not_a_member()
+        for intake, row in zip(intakes, rows, strict=True)
+    ]
 
 
 def _row(intake: _Intake) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import Insert, bindparam, delete, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
 from bot import clock
@@ -31,7 +32,7 @@ class Claim:
 
 async def claim(db: Database, update_id: int) -> bool:
     """True the first time an update id is seen, by any process; False for a redelivery."""
-    return (await _claims(db).submit((update_id, None))).first
+    return (await batching.submit(db, _claim_many, (update_id, None))).first
 
 
 async def claim_and_look_up(db: Database, update_id: int, user_id: int) -> Claim:
@@ -40,46 +41,41 @@ async def claim_and_look_up(db: Database, update_id: int, user_id: int) -> Claim
     Every update takes this path, so the claims of updates handled at the same time are
     written together (bot/services/batching.py): one transaction for the lot.
     """
-    return await _claims(db).submit((update_id, user_id))
-
-
-def _claims(db: Database) -> batching.Batcher[tuple[int, int | None], Claim]:
-    return batching.batcher(db, "update claims", _claim_many)
+    return await batching.submit(db, _claim_many, (update_id, user_id))
 
 
 async def _claim_many(
-    db: Database, requests: Sequence[tuple[int, int | None]]
+    connection: AsyncConnection, requests: Sequence[tuple[int, int | None]]
 ) -> list[Claim | Exception]:
     now = clock.now()
     ids = list(dict.fromkeys(update_id for update_id, _ in requests))
     users = {user_id for _, user_id in requests if user_id is not None}
-    async with db.connection() as connection:
-        inserted = await connection.execute(
-            _insert_claims(db.dialect), [{"update_id": i, "at": now} for i in ids]
-        )
-        new = set(inserted.scalars())
-        roles: dict[int, Role | None] = {}
-        team_chat: int | None = None
-        if users:
-            for user_id, value in await connection.execute(
-                _ROLES_AND_TEAM_CHAT, {"users": list(users)}
-            ):
-                if user_id is None:
-                    team_chat = int(value)
-                else:
-                    roles[user_id] = Role(value) if value else None
-        # Decided before the commit: a batch that fails is written again item by item.
-        outcomes: list[Claim | Exception] = []
-        for update_id, user_id in requests:
-            # The same update twice in one batch (a redelivery racing the original): the
-            # first wins.
-            first = update_id in new
-            new.discard(update_id)
-            if not first or user_id is None:
-                outcomes.append(Claim(first))
+    inserted = await connection.execute(
+        _insert_claims(connection.dialect.name), [{"update_id": i, "at": now} for i in ids]
+    )
+    new = set(inserted.scalars())
+    roles: dict[int, Role | None] = {}
+    team_chat: int | None = None
+    if users:
+        for user_id, value in await connection.execute(
+            _ROLES_AND_TEAM_CHAT, {"users": list(users)}
+        ):
+            if user_id is None:
+                team_chat = int(value)
             else:
-                outcomes.append(Claim(True, roles.get(user_id), team_chat))
-        return outcomes
+                roles[user_id] = Role(value) if value else None
+    # Decided inside the transaction: one that fails is written again item by item.
+    outcomes: list[Claim | Exception] = []
+    for update_id, user_id in requests:
+        # The same update twice in one batch (a redelivery racing the original): the
+        # first wins.
+        first = update_id in new
+        new.discard(update_id)
+        if not first or user_id is None:
+            outcomes.append(Claim(first))
+        else:
+            outcomes.append(Claim(True, roles.get(user_id), team_chat))
+    return outcomes
 
 
 _CLAIM = ProcessedUpdate.__table__  # type: ignore[attr-defined]
