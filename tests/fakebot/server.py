@@ -123,6 +123,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # long polls must not keep the process alive
+    # The bot answers up to `concurrent_updates` messages at once, as Telegram's servers
+    # accept; socketserver's backlog of 5 would reset the connections beyond it.
+    request_queue_size = 1024
 
     def __init__(self, telegram: FakeTelegram) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)  # loopback only, ever
