@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import socket
 from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
 import asyncpg
@@ -39,6 +40,7 @@ class Database:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._turns = _Turns() if self.dialect == "sqlite" else None
 
     @property
     def dialect(self) -> str:
@@ -47,7 +49,7 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One unit of work: committed on success, rolled back on any error."""
-        async with self._sessions() as session:
+        async with self._turn(), self._sessions() as session:
             try:
                 yield session
                 await session.commit()
@@ -62,15 +64,50 @@ class Database:
         """One unit of work in plain SQL, without the ORM's bookkeeping: for the writes that
         every update makes (bot/services/batching.py). Committed on success."""
         try:
-            async with self.engine.begin() as connection:
+            async with self._turn(), self.engine.begin() as connection:
                 yield connection
         except Exception as exc:
             if is_unreachable(exc):
                 raise DatabaseUnavailable(_reason(exc)) from exc
             raise
 
+    def _turn(self) -> AbstractAsyncContextManager[None]:
+        return self._turns.take() if self._turns is not None else nullcontext()
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+class _Turns:
+    """SQLite: this process's transactions run one after another.
+
+    Updates are handled side by side, and pysqlite only begins a transaction at the first
+    write, so two services reading a ticket and then changing it (two people resolving it at
+    once) would both act on what they read. PostgreSQL locks the rows instead (`FOR UPDATE`);
+    SQLite has a single writer anyway, and waiting here costs less than waiting on its file
+    lock. A task already holding the turn (a transaction inside a transaction) keeps it.
+    """
+
+    def __init__(self) -> None:
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._holder: asyncio.Task[Any] | None = None
+
+    @asynccontextmanager
+    async def take(self) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if task is not None and task is self._holder:
+            yield
+            return
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        async with self._lock:
+            self._holder = task
+            try:
+                yield
+            finally:
+                self._holder = None
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:

@@ -195,3 +195,38 @@ async def test_the_update_queue_lets_out_no_more_than_it_may_hold_in_hand() -> N
     assert not third.done()  # two in hand, none finished: the poller must wait
     queue.task_done()
     assert await asyncio.wait_for(third, 1) == "c"
+
+
+async def test_read_then_write_commands_side_by_side_all_succeed(big_team: Kefu) -> None:
+    """Services that read before they write, run at once on SQLite's single writer."""
+    sent = await big_team.burst([ticket_update(big_team, who, n) for n, who in enumerate(TEAM)])
+    numbers = [int(m.group(1)) for m in (LOGGED.match(s.text or "") for s in sent) if m]
+    burst = []
+    for who, number in zip(TEAM, sorted(numbers), strict=True):
+        burst.append(big_team.updates.message(who.json, TEAM_CHAT, f"/note {number} called back"))
+        burst.append(big_team.updates.message(who.json, TEAM_CHAT, f"/resolve {number} root"))
+    sent = await big_team.burst(burst)
+    failures = [s.text for s in sent if "went wrong" in (s.text or "") or "try again" in (s.text or "")]
+    assert failures == []
+    async with big_team.runtime.db.transaction() as session:
+        resolved = list(await session.exec(select(Ticket).where(Ticket.status == "resolved")))
+    assert len(resolved) == len(TEAM)
+
+
+async def test_two_people_resolving_one_ticket_at_once_resolve_it_once(big_team: Kefu) -> None:
+    [logged] = [
+        s for s in await big_team.burst([ticket_update(big_team, TEAM[0], 0)]) if s.text
+    ][:1]
+    number = int(LOGGED.match(logged.text or "").group(1))  # type: ignore[union-attr]
+    burst = [
+        big_team.updates.message(who.json, TEAM_CHAT, f"/resolve {number} root")
+        for who in TEAM[:6]
+    ]
+    sent = await big_team.burst(burst)
+    texts = [s.text or "" for s in sent if s.chat_id == TEAM_CHAT]
+    assert not [t for t in texts if "went wrong" in t], texts
+    async with big_team.runtime.db.transaction() as session:
+        events = list(
+            await session.exec(select(TicketEvent).where(TicketEvent.kind == "resolved"))
+        )
+    assert len(events) == 1, texts
