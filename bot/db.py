@@ -116,8 +116,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if parsed.get_backend_name() == "postgresql":
         # pre_ping lets the pool recover by itself after PostgreSQL restarts.
         kwargs.update(pool_pre_ping=True, pool_size=5, max_overflow=5)
-        # asyncpg waits 60 s for an unreachable host by default, and the bot handles one
-        # update at a time: fail fast and say "try again in a moment" instead.
+        # asyncpg waits 60 s for an unreachable host by default, and updates would pile up
+        # behind it: fail fast and say "try again in a moment" instead.
         kwargs.update(connect_args={"timeout": CONNECT_TIMEOUT})
     else:
         kwargs.update(connect_args={"timeout": 30})
