@@ -52,15 +52,15 @@ def build_application(
             "environment variable (the token @BotFather gave you)"
         )
     metrics = Metrics()
-    in_hand = settings.telegram.concurrent_updates
+    order = PerPersonOrder(settings.telegram.concurrent_updates)
     builder = (
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
         .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
         .job_queue(CountingJobQueue(metrics))
-        .concurrent_updates(PerPersonOrder(in_hand))
-        .update_queue(InFlightQueue(maxsize=UPDATE_QUEUE_SIZE, in_hand=in_hand))
+        .concurrent_updates(order)
+        .update_queue(InFlightQueue(maxsize=UPDATE_QUEUE_SIZE, order=order))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

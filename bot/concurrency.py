@@ -5,6 +5,12 @@ the backlog after a restart) then queues behind the database. Handled side by si
 updates of different people share transactions (bot/services/batching.py), while each
 person's own updates still run strictly in the order they were sent: a guided flow's
 answers, a `/resolve` after its `/ticket`, a button after the message it belongs to.
+
+Taking an update off the queue is what lets the poller confirm it to Telegram, and a crash
+loses what was confirmed but not finished. So the queue lets an update out only when it can
+start at once: while fewer than `concurrent_updates` are in hand, and not while the same
+person's previous update is still in hand (one person's burst stays one in hand, as when
+updates were handled one by one; Telegram redelivers the rest after a crash).
 """
 
 from __future__ import annotations
@@ -24,15 +30,29 @@ class PerPersonOrder(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._lanes: dict[int, _Lane] = {}
 
+    def taken(self, update: object) -> None:
+        """`update` left the queue: its person counts as busy until it is finished."""
+        person = _person(update)
+        if person is not None:
+            lane = self._lanes.get(person)
+            if lane is None:
+                lane = self._lanes[person] = _Lane()
+            lane.users += 1
+
+    def busy(self, update: object) -> bool:
+        """Whether the person behind `update` has an update in hand."""
+        person = _person(update)
+        return person is not None and person in self._lanes
+
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         person = _person(update)
         if person is None:
             await coroutine
             return
         lane = self._lanes.get(person)
-        if lane is None:
-            lane = self._lanes[person] = _Lane()
-        lane.users += 1
+        if lane is None:  # handed in without the queue (Application.process_update)
+            self.taken(update)
+            lane = self._lanes[person]
         try:
             # asyncio.Lock wakes its waiters first come, first served, and updates reach it
             # in the order they were fetched: the order the person sent them.
@@ -51,7 +71,7 @@ class PerPersonOrder(BaseUpdateProcessor):
 
 
 class _Lane:
-    """One person's updates in hand: the lock they take in turn, and how many hold or wait."""
+    """One person's updates in hand: the lock they take in turn, and how many there are."""
 
     __slots__ = ("lock", "users")
 
@@ -67,29 +87,36 @@ def _person(update: object) -> int | None:
 
 
 class InFlightQueue(asyncio.Queue[object]):
-    """The update queue, letting at most `in_hand` updates out before they are finished.
+    """The update queue, letting an update out only when it can start at once (see above)."""
 
-    Asking Telegram for the next batch of updates confirms the last one. An unbounded number
-    of updates in hand would let the poller confirm the whole backlog at once, and a crash
-    would lose every update not finished yet; bounded, the poller waits, and Telegram
-    redelivers what a crash interrupted (handlers/seen.py skips what was handled already).
-    """
-
-    def __init__(self, *, maxsize: int, in_hand: int) -> None:
+    def __init__(self, *, maxsize: int, order: PerPersonOrder) -> None:
         super().__init__(maxsize)
-        self._limit = in_hand
+        self._order = order
+        self._limit = order.max_concurrent_updates
         self._in_hand = 0
         self._room = asyncio.Event()
 
     async def get(self) -> object:
-        while self._in_hand >= self._limit:
+        while not self._may_let_out():
             self._room.clear()
             await self._room.wait()
-        return await super().get()
+        return self.get_nowait()
+
+    def _may_let_out(self) -> bool:
+        if self.empty() or self._in_hand >= self._limit:
+            return False
+        # The head waits for its person; the updates behind it wait for the head, so the
+        # order of the queue is the order of handling.
+        return not self._order.busy(self._queue[0])  # type: ignore[attr-defined]
+
+    def put_nowait(self, item: object) -> None:
+        super().put_nowait(item)
+        self._room.set()
 
     def get_nowait(self) -> object:
         item = super().get_nowait()
         self._in_hand += 1
+        self._order.taken(item)
         return item
 
     def task_done(self) -> None:

@@ -12,8 +12,9 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, func
 from sqlmodel import select
+from telegram import Update
 
-from bot.concurrency import InFlightQueue
+from bot.concurrency import InFlightQueue, PerPersonOrder
 from bot.db import Database, DatabaseUnavailable
 from bot.models import Category, ProcessedUpdate, Ticket, TicketEvent
 from bot.services import team, tickets
@@ -185,16 +186,53 @@ async def test_an_unreachable_database_fails_every_waiting_caller_at_once() -> N
 # ------------------------------------------------------------------------- the update queue
 
 
-async def test_the_update_queue_lets_out_no_more_than_it_may_hold_in_hand() -> None:
-    queue = InFlightQueue(maxsize=0, in_hand=2)
-    for item in ("a", "b", "c"):
-        queue.put_nowait(item)
-    assert [await queue.get(), await queue.get()] == ["a", "b"]
+def person_update(user_id: int) -> object:
+    return Update.de_json(
+        {
+            "update_id": user_id,
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": user_id, "type": "private"},
+                "from": {"id": user_id, "is_bot": False, "first_name": "P"},
+                "text": "hi",
+            },
+        },
+        None,
+    )
+
+
+async def test_the_update_queue_lets_out_no_more_than_may_be_in_hand() -> None:
+    queue = InFlightQueue(maxsize=0, order=PerPersonOrder(2))
+    a, b, c = (person_update(n) for n in (1, 2, 3))
+    for update in (a, b, c):
+        queue.put_nowait(update)
+    assert [await queue.get(), await queue.get()] == [a, b]
     third = asyncio.ensure_future(queue.get())
     await asyncio.sleep(0.01)
     assert not third.done()  # two in hand, none finished: the poller must wait
     queue.task_done()
-    assert await asyncio.wait_for(third, 1) == "c"
+    assert await asyncio.wait_for(third, 1) is c
+
+
+async def test_the_update_queue_holds_one_persons_next_update_until_the_last_is_done() -> None:
+    """So a crash cannot lose a person's backlog that was taken only to wait its turn."""
+    order = PerPersonOrder(10)
+    queue = InFlightQueue(maxsize=0, order=order)
+    first, second = person_update(1), person_update(1)
+    queue.put_nowait(first)
+    queue.put_nowait(second)
+    assert await queue.get() is first
+    waiting = asyncio.ensure_future(queue.get())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+
+    async def handle() -> None:
+        pass
+
+    await order.do_process_update(first, handle())
+    queue.task_done()
+    assert await asyncio.wait_for(waiting, 1) is second
 
 
 async def test_read_then_write_commands_side_by_side_all_succeed(big_team: Kefu) -> None:
@@ -206,7 +244,9 @@ async def test_read_then_write_commands_side_by_side_all_succeed(big_team: Kefu)
         burst.append(big_team.updates.message(who.json, TEAM_CHAT, f"/note {number} called back"))
         burst.append(big_team.updates.message(who.json, TEAM_CHAT, f"/resolve {number} root"))
     sent = await big_team.burst(burst)
-    failures = [s.text for s in sent if "went wrong" in (s.text or "") or "try again" in (s.text or "")]
+    failures = [
+        s.text for s in sent if "went wrong" in (s.text or "") or "try again" in (s.text or "")
+    ]
     assert failures == []
     async with big_team.runtime.db.transaction() as session:
         resolved = list(await session.exec(select(Ticket).where(Ticket.status == "resolved")))
@@ -214,19 +254,16 @@ async def test_read_then_write_commands_side_by_side_all_succeed(big_team: Kefu)
 
 
 async def test_two_people_resolving_one_ticket_at_once_resolve_it_once(big_team: Kefu) -> None:
-    [logged] = [
-        s for s in await big_team.burst([ticket_update(big_team, TEAM[0], 0)]) if s.text
-    ][:1]
+    [logged] = [s for s in await big_team.burst([ticket_update(big_team, TEAM[0], 0)]) if s.text][
+        :1
+    ]
     number = int(LOGGED.match(logged.text or "").group(1))  # type: ignore[union-attr]
     burst = [
-        big_team.updates.message(who.json, TEAM_CHAT, f"/resolve {number} root")
-        for who in TEAM[:6]
+        big_team.updates.message(who.json, TEAM_CHAT, f"/resolve {number} root") for who in TEAM[:6]
     ]
     sent = await big_team.burst(burst)
     texts = [s.text or "" for s in sent if s.chat_id == TEAM_CHAT]
     assert not [t for t in texts if "went wrong" in t], texts
     async with big_team.runtime.db.transaction() as session:
-        events = list(
-            await session.exec(select(TicketEvent).where(TicketEvent.kind == "resolved"))
-        )
+        events = list(await session.exec(select(TicketEvent).where(TicketEvent.kind == "resolved")))
     assert len(events) == 1, texts
