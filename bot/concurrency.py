@@ -7,10 +7,10 @@ person's own updates still run strictly in the order they were sent: a guided fl
 answers, a `/resolve` after its `/ticket`, a button after the message it belongs to.
 
 Taking an update off the queue is what lets the poller confirm it to Telegram, and a crash
-loses what was confirmed but not finished. So the queue lets an update out only when it can
-start at once: while fewer than `concurrent_updates` are in hand, and not while the same
-person's previous update is still in hand (one person's burst stays one in hand, as when
-updates were handled one by one; Telegram redelivers the rest after a crash).
+loses what was confirmed but not finished. So the queue lets an update out only while fewer
+than `concurrent_updates` are in hand, and only while its person has fewer than
+PER_PERSON_IN_HAND: one person's burst stays two in hand, about as when updates were handled
+one by one, and Telegram redelivers the rest after a crash.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
+
+# The update being handled and the next, ready to start the moment it finishes (with only
+# the one, every person's next update would wait for the queue to notice).
+PER_PERSON_IN_HAND = 2
 
 
 class PerPersonOrder(BaseUpdateProcessor):
@@ -40,9 +44,10 @@ class PerPersonOrder(BaseUpdateProcessor):
             lane.users += 1
 
     def busy(self, update: object) -> bool:
-        """Whether the person behind `update` has an update in hand."""
+        """Whether the person behind `update` has as many updates in hand as they may."""
         person = _person(update)
-        return person is not None and person in self._lanes
+        lane = self._lanes.get(person) if person is not None else None
+        return lane is not None and lane.users >= PER_PERSON_IN_HAND
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         person = _person(update)

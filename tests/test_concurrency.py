@@ -215,24 +215,25 @@ async def test_the_update_queue_lets_out_no_more_than_may_be_in_hand() -> None:
     assert await asyncio.wait_for(third, 1) is c
 
 
-async def test_the_update_queue_holds_one_persons_next_update_until_the_last_is_done() -> None:
-    """So a crash cannot lose a person's backlog that was taken only to wait its turn."""
+async def test_the_update_queue_holds_back_a_persons_backlog() -> None:
+    """So a crash cannot lose a person's backlog taken off the queue only to wait its turn."""
     order = PerPersonOrder(10)
     queue = InFlightQueue(maxsize=0, order=order)
-    first, second = person_update(1), person_update(1)
-    queue.put_nowait(first)
-    queue.put_nowait(second)
-    assert await queue.get() is first
+    first, second, third, other = (person_update(n) for n in (1, 1, 1, 2))
+    for update in (first, second, third, other):
+        queue.put_nowait(update)
+    assert [await queue.get(), await queue.get()] == [first, second]
     waiting = asyncio.ensure_future(queue.get())
     await asyncio.sleep(0.01)
-    assert not waiting.done()
+    assert not waiting.done()  # the third waits, and so does everyone behind it
 
     async def handle() -> None:
         pass
 
     await order.do_process_update(first, handle())
     queue.task_done()
-    assert await asyncio.wait_for(waiting, 1) is second
+    assert await asyncio.wait_for(waiting, 1) is third
+    assert await asyncio.wait_for(queue.get(), 1) is other
 
 
 async def test_read_then_write_commands_side_by_side_all_succeed(big_team: Kefu) -> None:
