@@ -59,6 +59,8 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
         .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
         .job_queue(CountingJobQueue(metrics))
+        # Side by side, one person's in order; off the queue only when it can start, so the
+        # poller confirms to Telegram no more than is being handled (bot/concurrency.py).
         .concurrent_updates(order)
         .update_queue(InFlightQueue(maxsize=UPDATE_QUEUE_SIZE, order=order))
         .post_init(_post_init)

@@ -184,6 +184,8 @@ async def create(
     now = clock.now()
     _validate(new, now)
     if customer is not None:
+        # Remembered first, on its own: the batch writes plain rows, and a customer seen
+        # stays seen even if the ticket is refused.
         await team.record_seen(db, customer)
     intake = _Intake(creator_id, new, customer, origin_chat_id, now)
     return await batching.submit(db, _create_many, intake)
