@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Insert, bindparam, delete, null, select, union_all
+from sqlalchemy import Insert, Table, bindparam, delete, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
@@ -51,7 +51,7 @@ async def _claim_many(
     ids = list(dict.fromkeys(update_id for update_id, _ in requests))
     users = {user_id for _, user_id in requests if user_id is not None}
     inserted = await connection.execute(
-        _insert_claims(connection.dialect.name), [{"update_id": i, "at": now} for i in ids]
+        _INSERT_CLAIMS[connection.dialect.name], [{"update_id": i, "at": now} for i in ids]
     )
     new = set(inserted.scalars())
     roles: dict[int, Role | None] = {}
@@ -90,13 +90,19 @@ _ROLES_AND_TEAM_CHAT = union_all(
 )
 
 
-def _insert_claims(dialect: str) -> Insert:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+def _insert_claims(insert: Callable[[Table], Insert]) -> Insert:
     return (
         insert(_CLAIM)
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(_CLAIM.c.update_id)
     )
+
+
+# INSERT … ON CONFLICT DO NOTHING RETURNING: what comes back is what this batch claimed.
+_INSERT_CLAIMS = {
+    "postgresql": _insert_claims(postgresql.insert),
+    "sqlite": _insert_claims(sqlite.insert),
+}
 
 
 async def forget_old(db: Database) -> int:
