@@ -55,7 +55,7 @@ class PerPersonOrder(BaseUpdateProcessor):
             await coroutine
             return
         lane = self._lanes.get(person)
-        if lane is None:  # handed in without the queue (Application.process_update)
+        if lane is None:  # handed to the processor without InFlightQueue taking it
             self.taken(update)
             lane = self._lanes[person]
         try:

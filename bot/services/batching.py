@@ -9,8 +9,8 @@ One writer also means the batches never wait on each other for SQLite's write lo
 
 A flush gets the items of its kind and returns, in the same order, each item's result or the
 exception that item alone raises (a refusal). It must decide everything before the commit: a
-failed transaction is written again kind by kind, then item by item, so one bad item is
-refused alone. A database outage fails every waiting item at once (retrying would repeat it).
+failed transaction is written again item by item, each in a transaction of its own, so one
+bad item is refused alone. A database outage fails every waiting item at once (retrying would repeat it).
 """
 
 from __future__ import annotations

@@ -112,17 +112,10 @@ async def role_of(db: Database, user_id: int) -> Role | None:
 
 
 async def role_and_team_chat(db: Database, user_id: int) -> tuple[Role | None, int | None]:
-    """What every command needs to know first, in one round trip."""
+    """What every command needs to know first (the redelivery claim usually brought it)."""
     async with db.transaction() as session:
-        return await role_and_team_chat_in(session, user_id)
-
-
-async def role_and_team_chat_in(
-    session: AsyncSession, user_id: int
-) -> tuple[Role | None, int | None]:
-    """The same, as a step of a caller's transaction."""
-    person = await session.get(Person, user_id)
-    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+        person = await session.get(Person, user_id)
+        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
     role = Role(person.role) if person and person.role else None
     return role, int(setting.value) if setting else None
 
