@@ -11,6 +11,7 @@ from telegram.ext import Application, Defaults
 from telegram.request import BaseRequest
 
 from bot import jobs
+from bot import notices_conversation as _conversation_notices  # noqa: F401  (registers)
 from bot import notices_surveys as _survey_notices  # noqa: F401  (import registers them)
 from bot.concurrency import InFlightQueue, PerPersonOrder
 from bot.config import ConfigError, Settings
@@ -19,6 +20,7 @@ from bot.runtime import Runtime
 from bot.services import team
 from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from handlers import (
+    conversation,
     digest,
     errors,
     followups,
@@ -93,6 +95,7 @@ def build_application(
     digest.register(app)
     kpi.register(app)
     membership.register(app)
+    conversation.register(app)
     app.add_error_handler(errors.on_error)
     return app
 

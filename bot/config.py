@@ -159,6 +159,30 @@ class FollowupSettings(_Section):
         return time.fromisoformat(start), time.fromisoformat(end)
 
 
+class ConversationSettings(_Section):
+    """Customers talking to the team through the bot (README: "Talking to customers")."""
+
+    # Where a customer's message is relayed: the ticket's agent privately, or the team chat.
+    notify: Literal["agent", "team"] = "agent"
+    # Show the answering agent's first name to the customer.
+    sign_replies: bool = False
+    # A customer unanswered this long reminds the agent; twice as long, the team chat.
+    reply_within_minutes: float = Field(default=60, gt=0)
+    # A forum topic per ticket in the team chat (the team chat must be a forum supergroup).
+    topics: bool = False
+    # Files larger than this are refused with a message (Telegram's bot download limit).
+    max_file_mb: float = Field(default=20, gt=0)
+    # Flooding: more than this many messages a minute from one customer are kept and
+    # relayed a minute later, and the customer is asked to slow down.
+    customer_messages_per_minute: int = Field(default=20, ge=1)
+    check_interval_seconds: float = Field(default=60, gt=0)
+
+
+class IntakeSettings(_Section):
+    # "off": someone with no ticket gets a polite answer; "ticket": their message opens one.
+    mode: Literal["off", "ticket"] = "off"
+
+
 class Weights(_Section):
     satisfaction: int = Field(default=10, ge=0, le=100)
     speed: int = Field(default=10, ge=0, le=100)
@@ -204,6 +228,7 @@ class TargetSettings(_Section):
     quality_refund_rate_max: float | None = Field(default=None, ge=0, le=1)
     satisfaction_min: float | None = Field(default=None, ge=0, le=10)
     open_over_5d_max: float | None = Field(default=None, ge=0)
+    median_reply_minutes_max: float | None = Field(default=None, ge=0)
 
 
 class DigestSettings(_Section):
@@ -245,6 +270,8 @@ class Settings(BaseSettings):
     scoring: ScoringSettings = Field(default_factory=ScoringSettings)
     targets: TargetSettings = Field(default_factory=TargetSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    conversation: ConversationSettings = Field(default_factory=ConversationSettings)
+    intake: IntakeSettings = Field(default_factory=IntakeSettings)
     ops: OpsSettings = Field(default_factory=OpsSettings)
 
     @classmethod

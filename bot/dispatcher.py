@@ -8,7 +8,7 @@ import weakref
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, Message, MessageId, ReplyParameters
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot.db import Database
@@ -162,14 +162,48 @@ async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
             **wait,
         )
         return out.edit_message_id
-    message: Message
+    where: dict[str, Any] = {**wait}
+    if out.thread_id is not None:
+        where["message_thread_id"] = out.thread_id
+    if out.reply_to is not None:
+        where["reply_parameters"] = ReplyParameters(out.reply_to, allow_sending_without_reply=True)
+    message: Message | MessageId
+    if out.copy_from is not None:
+        return await _copy(bot, chat_id, out, where)
     if out.photo is not None:
         message = await bot.send_photo(
-            chat_id, out.photo, caption=out.text[:1024], reply_markup=out.reply_markup, **wait
+            chat_id, out.photo, caption=out.text[:1024], reply_markup=out.reply_markup, **where
         )
     else:
-        message = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup, **wait)
+        message = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup, **where)
     if out.document is not None:
         filename, data = out.document
         await bot.send_document(chat_id, data, filename=filename, **wait)
     return message.message_id
+
+
+async def _copy(bot: Bot, chat_id: int, out: Outgoing, where: dict[str, Any]) -> int:
+    """Copy a message (media keep their file, no download); the returned id is the one an
+    answer should point at: the copy, or the heading sent before it."""
+    assert out.copy_from is not None
+    from_chat, from_message = out.copy_from
+    if out.as_caption:
+        copied = await bot.copy_message(
+            chat_id,
+            from_chat,
+            from_message,
+            caption=out.text,
+            reply_markup=out.reply_markup,
+            **where,
+        )
+        return copied.message_id
+    first: int | None = None
+    if out.text:
+        heading = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup, **where)
+        first = heading.message_id
+        where = {
+            **where,
+            "reply_parameters": ReplyParameters(first, allow_sending_without_reply=True),
+        }
+    copied = await bot.copy_message(chat_id, from_chat, from_message, **where)
+    return first if first is not None else copied.message_id

@@ -9,7 +9,7 @@ from telegram.ext import Application, ContextTypes
 
 from bot.dispatcher import deliver_due
 from bot.runtime import Runtime, died_on_this_host
-from bot.services import digest, followups, outbox, surveys, updates
+from bot.services import conversation, digest, followups, outbox, surveys, updates
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,15 @@ async def sweep_surveys(context: ContextTypes.DEFAULT_TYPE) -> None:
     result = await surveys.sweep(rt.db, rt.settings.survey)
     if result.reminded or result.expired or result.repaired:
         log.info("survey sweep: %s", result)
+        kick(context.application)
+
+
+async def sweep_reply_waits(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Queue the reminders and escalations of customers waiting too long for an answer."""
+    rt = runtime_of(context)
+    result = await conversation.sweep(rt.db, rt.settings)
+    if result.reminders or result.escalations:
+        log.info("reply-clock sweep queued %s", result)
         kick(context.application)
 
 
@@ -109,6 +118,13 @@ def schedule(app: Application) -> None:  # type: ignore[type-arg]
         job_kwargs={"max_instances": 1, "coalesce": True},
     )
     settings = app.bot_data["runtime"].settings
+    app.job_queue.run_repeating(
+        sweep_reply_waits,
+        interval=settings.conversation.check_interval_seconds,
+        first=7,
+        name="reply-sweep",
+        job_kwargs={"max_instances": 1, "coalesce": True},
+    )
     if settings.digest.enabled:
         at = settings.digest.at.replace(tzinfo=settings.team.tz)
         app.job_queue.run_daily(post_daily_digest, at, name="digest")

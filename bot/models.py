@@ -122,6 +122,10 @@ class Ticket(SQLModel, table=True):
     round: int = 1
     reopen_count: int = 0
     link_token: str = Field(max_length=64, unique=True)
+    # Set when a reply could not reach the customer because they blocked the bot.
+    customer_blocked_at: datetime | None = _ts()
+    # The forum topic of this ticket in the team chat, when topics are on.
+    topic_id: int | None = None
 
 
 class TicketEvent(SQLModel, table=True):
@@ -205,8 +209,14 @@ class Outbox(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     message_id: int | None = None
     last_error: str | None = Field(default=None, sa_column=Column(Text))
+    # Messages of one chain (one conversation's direction) go out one at a time, in id order:
+    # a later one waits while an earlier one is still pending (e.g. retrying after a 5xx).
+    chain: str | None = Field(default=None, max_length=64)
 
-    __table_args__ = (Index("ix_outbox_due", "status", "not_before"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_chain", "chain", "status", "id"),
+    )
 
 
 class FlowState(SQLModel, table=True):
@@ -240,3 +250,65 @@ class JobRun(SQLModel, table=True):
     claimed_at: datetime = _ts(nullable=False)
     owner: str | None = Field(default=None, max_length=64)
     finished_at: datetime | None = _ts()
+
+
+class Direction(StrEnum):
+    """Who a conversation message is from: the customer (in) or an agent answering (out)."""
+
+    IN = "in"
+    OUT = "out"
+
+
+class ConversationMessage(SQLModel, table=True):
+    """One message of a ticket's conversation, stored before it is relayed.
+
+    A customer's message with no ticket chosen yet (several open tickets) waits here with
+    `ticket_id` empty until they pick one. `relay_chat_id`/`relay_message_id` is where the
+    relayed copy landed, so an agent's Telegram reply to it finds its ticket.
+    """
+
+    __tablename__ = "conversation_message"
+    __table_args__ = (
+        Index("ix_conversation_relay", "relay_chat_id", "relay_message_id"),
+        Index("ix_conversation_ticket", "ticket_id", "id"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    customer_id: int = _user_id(nullable=False, index=True)
+    direction: str = Field(max_length=8)
+    author_id: int = _user_id(nullable=False)
+    at: datetime = _ts(nullable=False)
+    # text, photo, document, voice, video, sticker, audio, animation, video_note
+    kind: str = Field(max_length=16)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    source_chat_id: int = _user_id(nullable=False)
+    source_message_id: int
+    # Sent while the ticket was resolved or closed: relayed, marked, the ticket stays as is.
+    after_resolution: bool = False
+    relay_chat_id: int | None = _user_id()
+    relay_message_id: int | None = None
+    # queued → delivered | undeliverable
+    status: str = Field(default="queued", max_length=16)
+
+
+class ReplyWait(SQLModel, table=True):
+    """A customer waiting for an answer: opened by their message, closed by the next reply."""
+
+    __tablename__ = "reply_wait"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    opened_at: datetime = _ts(nullable=False)
+    closed_at: datetime | None = _ts(index=True)
+    # The agent whose reply closed it; empty when it closed without one (customer blocked us).
+    replier_id: int | None = _user_id()
+
+
+class CustomerFocus(SQLModel, table=True):
+    """The ticket a customer with several open tickets said they are writing about."""
+
+    __tablename__ = "customer_focus"
+    customer_id: int = _user_id(primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id")
+    # When they were last asked to choose: they are asked once, not on every message.
+    asked_at: datetime | None = _ts()
+    updated_at: datetime = _ts(nullable=False)

@@ -25,6 +25,13 @@ class Outgoing:
     document: tuple[str, bytes] | None = None
     # Editing an earlier message instead of sending a new one (e.g. an expired survey).
     edit_message_id: int | None = None
+    # (chat id, message id) of a message to copy (a relayed photo, a customer's voice note):
+    # `text` becomes its caption when `as_caption`, else goes first as a message of its own.
+    copy_from: tuple[int, int] | None = None
+    as_caption: bool = False
+    # A forum topic of the chat to post in, and a message to answer.
+    thread_id: int | None = None
+    reply_to: int | None = None
 
 
 Render = Callable[[Runtime, dict[str, Any]], Awaitable[Outgoing | None]]

@@ -27,6 +27,8 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("resolve", N_("resolve: /resolve N [root|noroot]"), Role.AGENT),
     ("reopen", N_("reopen a ticket: /reopen N"), Role.AGENT),
     ("cancel", N_("leave the guided ticket flow"), Role.AGENT),
+    ("reply", N_("answer a ticket's customer: /reply N text"), Role.AGENT),
+    ("switch", N_("choose which of your tickets you are writing about"), None),
     ("agents", N_("list the team"), Role.AGENT),
     ("agent", N_("add or remove an agent: /agent add|remove"), Role.MANAGER),
     ("refund", N_("record a refund: /refund N amount [dispute] | /refund N cancel"), Role.AGENT),

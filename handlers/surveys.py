@@ -6,7 +6,13 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CallbackQueryHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.i18n import _, normalise, use_language
 from bot.services import surveys
@@ -68,6 +74,8 @@ async def comment(update: Update, context: Context) -> None:
         return
     with use_language(normalise(taken.customer_language, rt.settings.team.language)):
         await reply(update, survey_render.comment_received())
+    # Taken as the survey comment: not also relayed as a conversation message.
+    raise ApplicationHandlerStop
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

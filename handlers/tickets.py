@@ -12,11 +12,11 @@ from telegram.helpers import create_deep_linked_url
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
-from bot.services import flows, tickets
+from bot.services import conversation, flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
-from handlers import parse, render
+from handlers import conversation_render, parse, render
 from handlers.common import (
     Caller,
     Context,
@@ -264,7 +264,12 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     number = parse.ticket_number(_first(context.args))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
     local = local_time(rt, found.received_at)
-    await reply(update, render.card(found, clock.now(), local, tz=rt.settings.team.tz))
+    now, tz = clock.now(), rt.settings.team.tz
+    text = render.card(found, now, local, tz=tz)
+    talk = await conversation.page(rt.db, number, viewer_id=caller.user_id)
+    if talk.total or talk.customer_blocked:
+        text += "\n\n" + conversation_render.conversation(talk, tz, now)
+    await reply(update, text, reply_markup=conversation_render.older_button(number, talk.older))
 
 
 @command(role=Role.AGENT)

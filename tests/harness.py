@@ -132,6 +132,31 @@ class Kefu:
         self.last_incoming = update["message"]
         return await self.process(update)
 
+    async def send_media(
+        self,
+        who: Person,
+        kind: str,
+        *,
+        chat: int | None = None,
+        caption: str | None = None,
+        file_size: int = 1000,
+        reply_to: dict[str, Any] | SentMessage | None = None,
+        thread_id: int | None = None,
+    ) -> list[SentMessage]:
+        """`who` sends a photo, document, voice, video, sticker, … (see UpdateFactory.media)."""
+        chat_id = who.user_id if chat is None else chat
+        update = self.updates.media(
+            who.json,
+            chat_id,
+            kind,
+            caption=caption,
+            file_size=file_size,
+            reply_to=reply_to,
+            thread_id=thread_id,
+        )
+        self.last_incoming = update["message"]
+        return await self.process(update)
+
     async def press(self, who: Person, message: SentMessage, data: str) -> list[SentMessage]:
         """`who` taps the button carrying `data` on a message the bot sent."""
         return await self.process(self.updates.callback(who.json, message, data))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import exists, or_, update
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,6 +23,21 @@ from bot.models import Outbox
 from bot.services.sql import insert_if_missing
 
 LEASE = timedelta(seconds=60)
+
+_EARLIER = aliased(Outbox)
+
+
+def _not_held_back() -> Any:
+    """True for a row no earlier pending row of its chain holds back (rows without a chain
+    are never held)."""
+    earlier_pending = exists().where(
+        _EARLIER.chain == Outbox.chain,
+        _EARLIER.status == "pending",
+        col(_EARLIER.id) < col(Outbox.id),
+    )
+    return or_(col(Outbox.chain).is_(None), ~earlier_pending)
+
+
 # The dispatcher claims a message only when its turn comes, for longer than any one send can
 # take (timeouts, the rate limiter's waits): a slow send is never raced by another replica.
 # A replica that dies mid-send leaves the message to the others after this long.
@@ -49,8 +65,12 @@ async def enqueue(
     chat_id: int | None,
     payload: dict[str, Any],
     not_before: datetime | None = None,
+    chain: str | None = None,
 ) -> bool:
-    """Queue a message unless one with this key exists; True when this call queued it."""
+    """Queue a message unless one with this key exists; True when this call queued it.
+
+    Messages sharing a `chain` are sent one at a time in the order they were queued.
+    """
     now = clock.now()
     values = {
         "dedupe_key": key,
@@ -61,6 +81,7 @@ async def enqueue(
         "created_at": now,
         "not_before": not_before or now,
         "attempts": 0,
+        "chain": chain,
     }
     return await insert_if_missing(session, Outbox, conflict=["dedupe_key"], **values)
 
@@ -75,6 +96,7 @@ async def due_ids(db: Database, *, limit: int = 50) -> list[int]:
                 Outbox.status == "pending",
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
+                _not_held_back(),
             )
             .order_by(col(Outbox.not_before), col(Outbox.id))
             .limit(limit)
@@ -96,6 +118,7 @@ async def claim(
                 Outbox.status == "pending",
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
+                _not_held_back(),
             )
             .values(claimed_by=owner, claimed_until=now + lease, attempts=Outbox.attempts + 1)
         )

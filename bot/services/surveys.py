@@ -27,10 +27,10 @@ from bot import clock
 from bot.config import SurveySettings
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Outbox, Person, Role, Survey, TeamSetting, Ticket, TicketEvent, TicketStatus
+from bot.models import Outbox, Person, Role, Survey, Ticket, TicketEvent, TicketStatus
 from bot.services import outbox
 from bot.services.errors import Conflict, NotAllowed
-from bot.services.team import TEAM_CHAT_KEY
+from bot.services.team import team_chat_in
 
 log = logging.getLogger(__name__)
 
@@ -667,8 +667,7 @@ async def _notify_agent(
 
 
 async def _team_chat(session: AsyncSession) -> int | None:
-    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-    return int(setting.value) if setting else None
+    return await team_chat_in(session)
 
 
 async def _person(session: AsyncSession, user_id: int) -> list[Any]:

@@ -215,8 +215,13 @@ async def sync_config(
 
 async def team_chat_id(db: Database) -> int | None:
     async with db.transaction() as session:
-        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-        return int(setting.value) if setting else None
+        return await team_chat_in(session)
+
+
+async def team_chat_in(session: AsyncSession) -> int | None:
+    """The team chat, read inside the caller's transaction."""
+    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+    return int(setting.value) if setting else None
 
 
 async def _put_setting(session: AsyncSession, key: str, value: str) -> None:

@@ -41,7 +41,23 @@ _STRING_FIELD_NAMES = (
 STRING_FIELDS = frozenset(_STRING_FIELD_NAMES.split())
 
 # Methods that create a message: the ones flood control, blocks and "left chat" apply to.
-_SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument"})
+_SEND_METHODS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
+# What a copied message keeps of the original (its content, never its sender or ids).
+_CONTENT_FIELDS = [
+    "text",
+    "entities",
+    "photo",
+    "document",
+    "voice",
+    "video",
+    "audio",
+    "animation",
+    "video_note",
+    "sticker",
+    "caption",
+    "caption_entities",
+]
+_CAPTIONED = frozenset({"photo", "document", "voice", "video", "audio", "animation"})
 # Methods that fail when the user blocked the bot or the bot left the group.
 _CHAT_METHODS = _SEND_METHODS | {"editMessageText", "editMessageReplyMarkup", "sendChatAction"}
 _NOT_MODIFIED = (
@@ -292,6 +308,8 @@ class FakeTelegram:
         self.webhook: JSON | None = None
         self.left_chats: set[int] = set()
         self._file_seq = 0
+        # Forum topics: (chat id, thread id) -> {"name": ..., "closed": bool}.
+        self.topics: dict[tuple[int, int], JSON] = {}
         self._listeners: list[Callable[[], None]] = []
         self.clear()
 
@@ -463,6 +481,11 @@ class FakeTelegram:
                     self._next_msg_id[chat_id] = max(
                         self._next_msg_id.get(chat_id, 0), msg["message_id"]
                     )
+
+    def observe_chat(self, chat: JSON) -> None:
+        """Learn a chat before anyone writes in it (e.g. that the team chat is a forum)."""
+        with self.lock:
+            self._chats[chat["id"]] = dict(chat)
 
     def next_message_id(self, chat_id: int) -> int:
         """Allocate a message id in `chat_id` (ids are shared by users and the bot)."""
@@ -656,6 +679,12 @@ class FakeTelegram:
         }
         if markup and "inline_keyboard" in markup:  # Telegram echoes only inline keyboards
             result["reply_markup"] = markup
+        thread = _opt_int(params.get("message_thread_id"))
+        if thread:
+            if (chat_id, thread) not in self.topics:
+                raise ApiError(400, "Bad Request: message thread not found")
+            result["message_thread_id"] = thread
+            result["is_topic_message"] = True
         reply = params.get("reply_parameters") or {}
         reply = json.loads(reply) if isinstance(reply, str) else reply
         reply_id = _opt_int(reply.get("message_id") or params.get("reply_to_message_id"))
@@ -771,6 +800,56 @@ class FakeTelegram:
 
     def _api_sendDocument(self, params: JSON) -> JSON:
         return self._media("sendDocument", params, "document")
+
+    def _api_copyMessage(self, params: JSON) -> JSON:
+        """Copy any message the server knows (incoming or sent), optionally re-captioned."""
+        self._req_chat(params)
+        source = (_req_int(params, "from_chat_id"), _req_int(params, "message_id"))
+        original = self._messages.get(source)
+        if original is None:
+            raise ApiError(400, "Bad Request: message to copy not found")
+        content = {key: copy.deepcopy(original[key]) for key in _CONTENT_FIELDS if key in original}
+        if "caption" in params:
+            if not any(kind in content for kind in _CAPTIONED):
+                raise ApiError(400, "Bad Request: message can't be copied with a caption")
+            self._check_text(params.get("caption"), params.get("parse_mode"), caption=True)
+            content["caption"] = params["caption"]
+            content.pop("caption_entities", None)
+        text = content.get("text", content.get("caption"))
+        result = self._new_message("copyMessage", {**params, "text": text}, content)
+        return {"message_id": result["message_id"]}
+
+    def _api_createForumTopic(self, params: JSON) -> JSON:
+        chat_id = self._req_chat(params)
+        if not self._chat(chat_id).get("is_forum"):
+            raise ApiError(400, "Bad Request: the chat is not a forum")
+        name = str(params.get("name") or "")
+        if self.strict and not 1 <= len(name) <= 128:
+            raise ApiError(400, "Bad Request: TOPIC_NAME_INVALID")
+        # A topic's id is the id of the service message that opens it.
+        thread = self.next_message_id(chat_id)
+        self.topics[(chat_id, thread)] = {"name": name, "closed": False}
+        return {"message_thread_id": thread, "name": name, "icon_color": 7322096}
+
+    def _topic(self, params: JSON) -> JSON:
+        key = (self._req_chat(params), _req_int(params, "message_thread_id"))
+        if key not in self.topics:
+            raise ApiError(400, "Bad Request: TOPIC_ID_INVALID")
+        return self.topics[key]
+
+    def _api_closeForumTopic(self, params: JSON) -> bool:
+        topic = self._topic(params)
+        if topic["closed"]:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["closed"] = True
+        return True
+
+    def _api_reopenForumTopic(self, params: JSON) -> bool:
+        topic = self._topic(params)
+        if not topic["closed"]:
+            raise ApiError(400, "Bad Request: TOPIC_NOT_MODIFIED")
+        topic["closed"] = False
+        return True
 
     def _api_editMessageText(self, params: JSON) -> Any:
         live = self._edit_target(params)

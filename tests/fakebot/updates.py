@@ -94,10 +94,19 @@ class UpdateFactory:
         return chat
 
     def group_chat(
-        self, chat_id: int, title: str = "Kefu support team", chat_type: str = "supergroup"
+        self,
+        chat_id: int,
+        title: str = "Kefu support team",
+        chat_type: str = "supergroup",
+        *,
+        forum: bool = False,
     ) -> JSON:
         """A group Chat; registered so later messages to `chat_id` use it."""
-        chat = {"id": chat_id, "type": chat_type, "title": title}
+        chat: JSON = {"id": chat_id, "type": chat_type, "title": title}
+        if forum:
+            chat["is_forum"] = True
+        if self.telegram is not None:
+            self.telegram.observe_chat(chat)
         self._chats[chat_id] = chat
         return dict(chat)
 
@@ -131,6 +140,67 @@ class UpdateFactory:
         if reply_to is not None:
             replied = _message_dict(reply_to)
             replied.pop("reply_to_message", None)  # Telegram nests only one level
+            msg["reply_to_message"] = replied
+        return self._update("message", msg)
+
+    def media(
+        self,
+        user: JSON,
+        chat_id: int,
+        kind: str,
+        *,
+        caption: str | None = None,
+        file_size: int = 1000,
+        reply_to: JSON | SentMessage | None = None,
+        thread_id: int | None = None,
+    ) -> JSON:
+        """An update with a photo, document, voice, video, audio, animation, video_note or
+        sticker (as Telegram describes them: file ids, sizes, an optional caption)."""
+        file = {
+            "file_id": f"IN-{kind}-{chat_id}-{file_size}",
+            "file_unique_id": f"U-{kind}-{chat_id}",
+            "file_size": file_size,
+        }
+        content: JSON
+        if kind == "photo":
+            content = {
+                "photo": [
+                    {**file, "width": 90, "height": 90},
+                    {**file, "width": 800, "height": 800},
+                ]
+            }
+        elif kind == "sticker":
+            sticker = {**file, "width": 512, "height": 512, "type": "regular"}
+            content = {
+                "sticker": {**sticker, "is_animated": False, "is_video": False, "emoji": "👍"}
+            }
+        elif kind in ("video", "animation"):
+            content = {kind: {**file, "width": 640, "height": 480, "duration": 3}}
+            if kind == "animation":
+                content["document"] = dict(file)
+        elif kind == "video_note":
+            content = {kind: {**file, "length": 240, "duration": 3}}
+        elif kind in ("voice", "audio"):
+            content = {kind: {**file, "duration": 3}}
+        else:
+            content = {kind: {**file, "file_name": "invoice.pdf", "mime_type": "application/pdf"}}
+        msg: JSON = {
+            "message_id": self._next_message_id(chat_id),
+            "from": dict(user),
+            "chat": self._chat(user, chat_id, None),
+            "date": int(time.time()),
+            **content,
+        }
+        if caption is not None:
+            msg["caption"] = caption
+            if entities := command_entities(caption):
+                msg["caption_entities"] = entities
+        if thread_id is not None:
+            msg["message_thread_id"] = thread_id
+            msg["is_topic_message"] = True
+        if reply_to is not None:
+            replied = _message_dict(reply_to)
+            replied.pop("reply_to_message", None)
             msg["reply_to_message"] = replied
         return self._update("message", msg)
 
