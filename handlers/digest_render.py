@@ -19,6 +19,7 @@ from handlers.common import esc
 from handlers.render import category_name, duration
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
+    MEDIAN_REPLY_MINUTES_MAX,
     OPEN_OVER_5D_MAX,
     QUALITY_REFUND_RATE_MAX,
     REFUND_RATE_MAX,
@@ -37,6 +38,7 @@ TARGET_LABELS = {
     QUALITY_REFUND_RATE_MAX: N_("Quality refund rate"),
     SATISFACTION_MIN: N_("Satisfaction (month)"),
     OPEN_OVER_5D_MAX: N_("Open over 5 days"),
+    MEDIAN_REPLY_MINUTES_MAX: N_("Median reply time (minutes)"),
 }
 _RATE_TARGETS = {REFUND_RATE_MAX, DISPUTE_REFUND_RATE_MAX, QUALITY_REFUND_RATE_MAX}
 
@@ -98,7 +100,37 @@ def _agent_lines(rank: int, agent: AgentLine, currency: str) -> list[str]:
         "quality": score(agent.quality),
         "skill": score(agent.skill),
     }
+    if agent.median_reply_minutes is not None:
+        detail += " · " + _("median reply %(minutes)s") % {
+            "minutes": minutes(agent.median_reply_minutes)
+        }
     return [head, detail]
+
+
+def minutes(value: float | None) -> str:
+    """A reply time: "12.5 min", "—" when there is none."""
+    return DASH if value is None else _("%(minutes)s min") % {"minutes": score(value)}
+
+
+def _conversation_lines(digest: Digest) -> list[str]:
+    talk = digest.conversation
+    if talk is None:
+        return []
+    return [
+        "",
+        _("<b>Customer conversation</b>"),
+        _(
+            "Yesterday: %(messages)s customer messages · %(replies)s replies · median reply %(median)s"
+        )
+        % {
+            "messages": talk.customer_messages,
+            "replies": talk.replies,
+            "median": minutes(talk.median_reply_minutes),
+        }
+        + mark(digest.target(MEDIAN_REPLY_MINUTES_MAX)),
+        _("Waiting for an answer now: %(waiting)s · longest %(oldest)s")
+        % {"waiting": talk.awaiting_reply, "oldest": minutes(talk.oldest_wait_minutes)},
+    ]
 
 
 def _scoreboard(agents: Sequence[AgentLine], currency: str) -> list[list[str]]:
@@ -157,6 +189,7 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
             }
             for old in tickets.oldest
         ]
+    head += _conversation_lines(digest)
     head += [
         "",
         _("<b>Refunds, last 30 days</b> (%(start)s – %(end)s)")

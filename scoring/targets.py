@@ -11,6 +11,7 @@ DISPUTE_REFUND_RATE_MAX = "dispute_refund_rate_max"
 QUALITY_REFUND_RATE_MAX = "quality_refund_rate_max"
 SATISFACTION_MIN = "satisfaction_min"
 OPEN_OVER_5D_MAX = "open_over_5d_max"
+MEDIAN_REPLY_MINUTES_MAX = "median_reply_minutes_max"
 
 # Also the display order of the digest and the monthly report.
 TARGET_NAMES: tuple[str, ...] = (
@@ -19,6 +20,7 @@ TARGET_NAMES: tuple[str, ...] = (
     QUALITY_REFUND_RATE_MAX,
     SATISFACTION_MIN,
     OPEN_OVER_5D_MAX,
+    MEDIAN_REPLY_MINUTES_MAX,
 )
 
 # Rates are fractions (0.05 = 5 %); a target above 1 is a percent typed by mistake.

@@ -12,7 +12,6 @@ import pytest
 from sqlmodel import select
 
 from bot.models import ConversationMessage, Outbox, Ticket
-from tests.fakebot import SentMessage
 from tests.harness import (
     AGENT,
     AGENT2,
@@ -192,9 +191,11 @@ async def test_several_open_tickets_ask_once_and_the_choice_sticks(bot: Kefu) ->
     sent = await bot.press_label(CUSTOMER, asked, f"#{first} Parcel broken")
     relayed = [m.text for m in sent if m.chat_id == AGENT.user_id]
     assert relayed == [f"<b>#{first}</b> · Chen\nAny news?", f"<b>#{first}</b> · Chen\nHello??"]
-    assert any(
-        "now go to ticket #" in (m.text or "") for m in sent if m.chat_id == CUSTOMER.user_id
-    )
+    # Chen's Telegram speaks Chinese: so does the bot, to him.
+    assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
+        f"谢谢。您的消息现在会转到售后单 #{first}。 您刚才发送的消息已转给客服。\n"
+        "要咨询其他售后单，请发送 /switch。"
+    ]
 
     sent = await bot.say(CUSTOMER, "Still broken")
     assert [m.text for m in sent] == [f"<b>#{first}</b> · Chen\nStill broken"]
@@ -213,7 +214,7 @@ async def test_a_customer_cannot_pick_someone_elses_ticket(bot: Kefu) -> None:
     asked = only(await bot.say(CUSTOMER, "Hi"))
     before = len(bot.telegram.sent)
     await bot.press(CUSTOMER, asked, f"conv:pick:{others}")
-    assert "not one of your tickets" in (bot.telegram.sent[-1].text or "")
+    assert bot.telegram.sent[-1].text == "这不是您的售后单。"
     assert all(m.chat_id != TEAM_CHAT for m in bot.telegram.sent[before:])
     assert all(m.ticket_id is None for m in await messages(bot))
 
@@ -229,7 +230,7 @@ async def test_a_message_on_a_resolved_ticket_is_relayed_marked_and_does_not_reo
         f"<b>#{number}</b> · Chen · <i>ticket already resolved</i>\nIt broke again"
     ]
     assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
-        f"Your ticket #{number} is already resolved; I passed your message on to the team."
+        f"您的售后单 #{number} 已解决；您的消息已转给售后团队。"
     ]
     assert (await ticket_row(bot, number)).status == "resolved"
 
@@ -317,8 +318,11 @@ async def test_a_5xx_delays_but_neither_loses_nor_reorders(bot: Kefu) -> None:
 
 async def test_too_large_and_too_long_give_a_clear_message(bot: Kefu) -> None:
     number = await linked_ticket(bot)
-    sent = only(await bot.send_media(CUSTOMER, "video", file_size=30 * 1024 * 1024))
+    await linked_ticket(bot, CUSTOMER_EN)
+    sent = only(await bot.send_media(CUSTOMER_EN, "video", file_size=30 * 1024 * 1024))
     assert sent.text == "The file is too large (30.0 MB; at most 20 MB). Please send a smaller one."
+    sent = only(await bot.send_media(CUSTOMER, "video", file_size=30 * 1024 * 1024))
+    assert sent.text == "文件太大（30.0 MB；最多 20 MB）。请发送小一些的文件。"
     sent = only(await bot.say(AGENT, f"/reply {number} " + "x" * 4097, chat=TEAM_CHAT))
     assert "too long" in (sent.text or "")
     assert await messages(bot) == []
@@ -333,8 +337,7 @@ async def test_flooding_is_slowed_politely_without_losing_anything(db_url: str) 
             await kefu.say(CUSTOMER, f"m{n}")
         sent = await kefu.say(CUSTOMER, "m4")
         assert [m.text for m in sent] == [
-            "You are sending messages quickly. I have kept all of them and will pass them on in "
-            "a minute; there is no need to send them again."
+            "您发送消息太快了。所有消息都已保存，一分钟后会转给客服，无需重复发送。"
         ]
         assert await kefu.say(CUSTOMER, "m5") == []  # told once
         from datetime import timedelta
@@ -348,7 +351,3 @@ async def test_flooding_is_slowed_politely_without_losing_anything(db_url: str) 
         ]
     finally:
         await kefu.stop()
-
-
-def texts(sent: list[SentMessage]) -> list[str | None]:
-    return [m.text for m in sent]

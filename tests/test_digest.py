@@ -234,6 +234,7 @@ EXPECTED: dict[str, Any] = {
             "total": ALEX_TOTAL,
             "max_total": 40,
             "pay": "891.67",
+            "median_reply_minutes": None,
         },
         {
             "user_id": AGENT2.user_id,
@@ -246,6 +247,7 @@ EXPECTED: dict[str, Any] = {
             "total": 25.0,
             "max_total": 40,
             "pay": "625.00",
+            "median_reply_minutes": None,
         },
     ],
     "targets": [
@@ -263,6 +265,14 @@ EXPECTED: dict[str, Any] = {
         {"category": "service", "tickets": 1},
     ],
     "series": _series(),
+    # No customer wrote to the bot in this story (tests/test_reply_clock.py has the figures).
+    "conversation": {
+        "customer_messages": 0,
+        "replies": 0,
+        "median_reply_minutes": None,
+        "awaiting_reply": 0,
+        "oldest_wait_minutes": None,
+    },
 }
 
 CSV_ROWS = [

@@ -795,6 +795,12 @@ async def _closed_waits(session: AsyncSession, start: datetime, end: datetime) -
     )
 
 
+async def median_between(db: Database, *, start: datetime, end: datetime) -> float | None:
+    """The team's median reply time over waits that closed in [start, end)."""
+    async with db.transaction() as session:
+        return replies.median_minutes(await _closed_waits(session, start, end))
+
+
 async def agent_medians(db: Database, *, start: datetime, end: datetime) -> dict[int, float | None]:
     """Each replier's median reply time over waits that closed in [start, end)."""
     async with db.transaction() as session:

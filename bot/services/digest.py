@@ -29,10 +29,11 @@ from bot import clock
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import metrics, outbox, team
-from scoring.refunds import RefundFigures, local_day
+from bot.services import conversation, metrics, outbox, team
+from scoring.refunds import RefundFigures, day_start_utc, local_day
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
+    MEDIAN_REPLY_MINUTES_MAX,
     OPEN_OVER_5D_MAX,
     QUALITY_REFUND_RATE_MAX,
     REFUND_RATE_MAX,
@@ -67,6 +68,8 @@ class AgentLine:
     total: float | None
     max_total: int
     pay: Decimal | None
+    # Month to date, over the waits this agent's replies closed (None: none).
+    median_reply_minutes: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class Digest:
     causes: tuple[tuple[str, int], ...]
     series: tuple[metrics.DayPoint, ...]
     currency: str
+    conversation: conversation.Figures | None = None
 
     @property
     def yesterday(self) -> date:
@@ -155,6 +159,7 @@ class Digest:
                 }
                 for point in self.series
             ],
+            "conversation": None if self.conversation is None else self.conversation.to_json(),
         }
 
     @classmethod
@@ -199,6 +204,11 @@ class Digest:
                 for p in data["series"]
             ),
             currency=data["currency"],
+            conversation=(
+                conversation.Figures.from_json(data["conversation"])
+                if data.get("conversation") is not None
+                else None
+            ),
         )
 
 
@@ -219,6 +229,7 @@ def _agent_json(agent: AgentLine) -> dict[str, Any]:
         "total": agent.total,
         "max_total": agent.max_total,
         "pay": None if agent.pay is None else str(agent.pay),
+        "median_reply_minutes": agent.median_reply_minutes,
     }
 
 
@@ -239,7 +250,10 @@ def default_report_month(settings: Settings) -> date:
 # ------------------------------------------------------------------ the digest
 
 
-def _agents(scores: list[metrics.AgentScore]) -> tuple[AgentLine, ...]:
+def _agents(
+    scores: list[metrics.AgentScore], reply_medians: dict[int, float | None] | None = None
+) -> tuple[AgentLine, ...]:
+    medians = reply_medians or {}
     return tuple(
         AgentLine(
             user_id=score.user_id,
@@ -252,13 +266,18 @@ def _agents(scores: list[metrics.AgentScore]) -> tuple[AgentLine, ...]:
             total=score.total,
             max_total=score.max_total,
             pay=score.pay,
+            median_reply_minutes=medians.get(score.user_id),
         )
         for score in scores
     )
 
 
 def _targets(
-    settings: Settings, refunds: RefundFigures, satisfaction: float | None, open_over_5d: int
+    settings: Settings,
+    refunds: RefundFigures,
+    satisfaction: float | None,
+    open_over_5d: int,
+    median_reply: float | None = None,
 ) -> tuple[TargetResult, ...]:
     configured = settings.targets
     return tuple(
@@ -269,6 +288,7 @@ def _targets(
                 QUALITY_REFUND_RATE_MAX: configured.quality_refund_rate_max,
                 SATISFACTION_MIN: configured.satisfaction_min,
                 OPEN_OVER_5D_MAX: configured.open_over_5d_max,
+                MEDIAN_REPLY_MINUTES_MAX: configured.median_reply_minutes_max,
             },
             {
                 REFUND_RATE_MAX: refunds.refund_rate,
@@ -276,6 +296,7 @@ def _targets(
                 QUALITY_REFUND_RATE_MAX: refunds.quality_refund_rate,
                 SATISFACTION_MIN: satisfaction,
                 OPEN_OVER_5D_MAX: open_over_5d,
+                MEDIAN_REPLY_MINUTES_MAX: median_reply,
             },
         )
     )
@@ -301,6 +322,10 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     causes = await metrics.top_causes(db, start=period[0], end=period[1])
     series = await metrics.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
     satisfaction = await metrics.team_satisfaction(db, start=period[0], end=period[1])
+    talk = await conversation.figures(
+        db, start=day_start_utc(yesterday, tz), end=day_start_utc(day, tz), now=clock.now()
+    )
+    reply_medians = await conversation.agent_medians(db, start=period[0], end=period[1])
     return Digest(
         day=day,
         refund_window=window,
@@ -315,11 +340,14 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         month_satisfaction=satisfaction,
         refunds=refunds,
         month=month,
-        agents=_agents(scores),
-        targets=_targets(settings, refunds, satisfaction, counts.open_over_5d),
+        agents=_agents(scores, reply_medians),
+        targets=_targets(
+            settings, refunds, satisfaction, counts.open_over_5d, talk.median_reply_minutes
+        ),
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
         currency=settings.scoring.currency,
+        conversation=talk,
     )
 
 
@@ -474,10 +502,12 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
     )
     start, end = metrics.month_period_utc(month, tz)
     satisfaction = await metrics.team_satisfaction(db, start=start, end=end)
+    reply_medians = await conversation.agent_medians(db, start=start, end=end)
+    month_reply = await conversation.median_between(db, start=start, end=end)
     return MonthlyReport(
         month=month,
         as_of=as_of,
-        agents=_agents(scores),
-        targets=_targets(settings, refunds, satisfaction, counts.open_over_5d),
+        agents=_agents(scores, reply_medians),
+        targets=_targets(settings, refunds, satisfaction, counts.open_over_5d, month_reply),
         currency=settings.scoring.currency,
     )
