@@ -22,6 +22,7 @@ from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from handlers import (
     conversation,
     digest,
+    edits,
     errors,
     followups,
     kpi,
@@ -87,6 +88,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
+    edits.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)

@@ -27,6 +27,7 @@ from handlers.common import (
     command,
     identify,
     render_refusal,
+    replied_message,
     reply,
     role_allows,
     runtime,
@@ -146,14 +147,15 @@ async def switch(update: Update, context: Context, caller: Caller) -> None:
 async def agent_replies(update: Update, context: Context) -> None:
     """A team member's Telegram reply to a relayed customer message answers that customer."""
     message = update.effective_message
-    if message is None or message.reply_to_message is None:
+    replied = replied_message(message)
+    if message is None or replied is None:
         return
     caller = await identify(update, context)
     if caller is None or not role_allows(Role.AGENT, caller.role):
         return  # customers replying to the bot in their own chat are relayed, not answered
     rt = runtime(context)
     number = await conversation.ticket_of_relay(
-        rt.db, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
+        rt.db, chat_id=message.chat_id, message_id=replied.message_id
     )
     if number is None:
         return  # an ordinary reply among the team: it stays in the team
