@@ -478,6 +478,14 @@ class FakeTelegram:
                     self._chats[chat_id] = msg["chat"]
                     if key != "callback_query":
                         self._messages[(chat_id, msg["message_id"])] = msg
+                    if msg.get("message_thread_id") and (
+                        msg.get("is_topic_message") or "forum_topic_created" in msg
+                    ):
+                        # A topic opened by a person: the bot may post in it too.
+                        name = (msg.get("forum_topic_created") or {}).get("name", "")
+                        self.topics.setdefault(
+                            (chat_id, msg["message_thread_id"]), {"name": name, "closed": False}
+                        )
                     self._next_msg_id[chat_id] = max(
                         self._next_msg_id.get(chat_id, 0), msg["message_id"]
                     )

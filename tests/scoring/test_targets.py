@@ -12,6 +12,7 @@ def test_target_names_in_display_order() -> None:
         "quality_refund_rate_max",
         "satisfaction_min",
         "open_over_5d_max",
+        "median_reply_minutes_max",
     )
 
 
