@@ -21,6 +21,7 @@ from bot.services import team
 from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from handlers import (
     conversation,
+    customers,
     digest,
     edits,
     errors,
@@ -98,6 +99,7 @@ def build_application(
     kpi.register(app)
     membership.register(app)
     conversation.register(app)
+    customers.register(app)
     app.add_error_handler(errors.on_error)
     return app
 

@@ -59,6 +59,10 @@ class Category(StrEnum):
     OTHER = "other"
 
 
+# The agent of a ticket nobody has taken yet (a customer's message opened it: [intake]).
+UNASSIGNED = 0
+
+
 class TicketStatus(StrEnum):
     OPEN = "open"
     RESOLVED = "resolved"

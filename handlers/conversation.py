@@ -107,6 +107,9 @@ async def customer_writes(update: Update, context: Context, caller: Caller) -> N
     )
     if result.outcome is Outcome.NO_TICKET:
         await reply(update, render.no_ticket())
+    elif result.outcome is Outcome.INTAKE:
+        assert result.number is not None
+        await reply(update, render.intake_opened(result.number))
     elif result.outcome is Outcome.ASK:
         text, buttons = render.choose(result.choices)
         await reply(update, text, reply_markup=buttons)
@@ -131,6 +134,19 @@ async def pick(update: Update, context: Context, caller: Caller) -> None:
     await query.answer()
     await query.edit_message_reply_markup(None)
     await reply(update, render.picked(picked.number, picked.relayed))
+
+
+@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+async def take(update: Update, context: Context, caller: Caller) -> None:
+    """ "Take #N" under a new customer's ticket: it becomes the presser's."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    number = int(query.data.removeprefix(render.TAKE_PREFIX))
+    done = await conversation.take(runtime(context).db, number, agent_id=caller.user_id)
+    await query.answer()
+    if not done.already:
+        await query.edit_message_reply_markup(None)
+    await reply(update, render.taken(done.number, done.agent_name, already=done.already))
 
 
 @command(role=None, where=Where.PRIVATE)
@@ -224,6 +240,7 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     )
     app.add_handler(CallbackQueryHandler(pick, pattern=render.PICK_PATTERN))
     app.add_handler(CallbackQueryHandler(older, pattern=render.OLDER_PATTERN))
+    app.add_handler(CallbackQueryHandler(take, pattern=render.TAKE_PATTERN))
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & _RELAYABLE, customer_writes),
         group=CUSTOMER_GROUP,

@@ -15,6 +15,8 @@ from handlers.render import duration
 
 PICK_PREFIX = "conv:pick:"
 PICK_PATTERN = r"^conv:pick:\d{1,9}$"
+TAKE_PREFIX = "conv:take:"
+TAKE_PATTERN = r"^conv:take:\d{1,9}$"
 OLDER_PREFIX = "conv:older:"
 OLDER_PATTERN = r"^conv:older:\d{1,9}:\d{1,12}$"
 # Kinds whose copy can carry a caption (stickers and round videos cannot).
@@ -36,17 +38,26 @@ def kind_name(kind: str) -> str:
     return _(KIND_NAMES.get(kind, kind))
 
 
-def _with_body(heading: str, relay: Relayed, thread_id: int | None = None) -> Outgoing:
+def _with_body(
+    heading: str,
+    relay: Relayed,
+    thread_id: int | None = None,
+    buttons: InlineKeyboardMarkup | None = None,
+) -> Outgoing:
     """A heading plus the message: one text, or the copy captioned with the heading."""
     body = esc(relay.text) if relay.text else ""
     joined = f"{heading}\n{body}" if body else heading
     if relay.kind == "text":
         if len(joined) <= MAX_TEXT:
-            return Outgoing(joined, thread_id=thread_id)
-        return Outgoing(heading, copy_from=relay.source, thread_id=thread_id)
+            return Outgoing(joined, thread_id=thread_id, reply_markup=buttons)
+        return Outgoing(heading, copy_from=relay.source, thread_id=thread_id, reply_markup=buttons)
     fits = relay.kind in CAPTIONED and len(joined) <= MAX_CAPTION
     return Outgoing(
-        joined if fits else heading, copy_from=relay.source, as_caption=fits, thread_id=thread_id
+        joined if fits else heading,
+        copy_from=relay.source,
+        as_caption=fits,
+        thread_id=thread_id,
+        reply_markup=buttons,
     )
 
 
@@ -56,7 +67,14 @@ def relayed_to_team(relay: Relayed, thread_id: int | None) -> Outgoing:
     heading = f"<b>#{relay.number}</b> · {esc(relay.customer_name)}"
     if relay.after_resolution:
         heading += " · " + _("<i>ticket already resolved</i>")
-    return _with_body(heading, relay, thread_id)
+    buttons = None
+    if relay.unassigned:
+        heading += " · " + _("<i>new ticket, not taken yet</i>")
+        label = _("Take #%(number)s") % {"number": relay.number}
+        buttons = InlineKeyboardMarkup(
+            [[InlineKeyboardButton(label, callback_data=f"{TAKE_PREFIX}{relay.number}")]]
+        )
+    return _with_body(heading, relay, thread_id, buttons)
 
 
 def answer_to_customer(relay: Relayed, *, signed: bool) -> Outgoing:
@@ -162,6 +180,21 @@ def slow_down() -> str:
         "You are sending messages quickly. I have kept all of them and will pass them on in a "
         "minute; there is no need to send them again."
     )
+
+
+def intake_opened(number: int) -> str:
+    return _("Thank you. We opened ticket #%(number)s for you; an agent will answer you here.") % {
+        "number": number
+    }
+
+
+def taken(number: int, agent: str, *, already: bool) -> str:
+    if already:
+        return _("#%(number)s was already taken by %(agent)s.") % {
+            "number": number,
+            "agent": esc(agent),
+        }
+    return _("#%(number)s is now assigned to %(agent)s.") % {"number": number, "agent": esc(agent)}
 
 
 def no_ticket() -> str:

@@ -16,7 +16,7 @@ from bot.services import conversation, flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
-from handlers import conversation_render, parse, render
+from handlers import conversation_render, customers, parse, render
 from handlers.common import (
     Caller,
     Context,
@@ -218,6 +218,9 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
     """List tickets: /tickets [mine|open|overdue|all]."""
     rt = runtime(context)
     word = (context.args or ["open"])[0].lower()
+    if word.startswith("order:") and len(word) > len("order:"):
+        await customers.by_order(update, context, caller, (context.args or [""])[0][6:])
+        return
     try:
         scope = Scope(word)
     except ValueError:

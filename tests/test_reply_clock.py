@@ -5,11 +5,7 @@ sent once each across restarts."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import datetime, time, timedelta
-from typing import Any
-
-import pytest
 
 from bot import clock
 from bot.services import digest as digests
@@ -25,22 +21,9 @@ from tests.harness import (
     only,
     settings_for,
 )
-from tests.test_conversation import agent_in_private, linked_ticket
+from tests.test_conversation import agent_in_private, linked_ticket, running
 
 SWEEP = "reply-sweep"
-
-
-async def running(db_url: str, **sections: dict[str, Any]) -> Kefu:
-    return await Kefu(settings_for(db_url, **sections)).start()
-
-
-@pytest.fixture
-async def bot(db_url: str) -> AsyncIterator[Kefu]:
-    kefu = await running(db_url)
-    try:
-        yield kefu
-    finally:
-        await kefu.stop()
 
 
 def to_local(kefu: Kefu, hour: int) -> None:
@@ -62,31 +45,31 @@ async def sweep(kefu: Kefu) -> list[str]:
     return [m.text or "" for m in kefu.telegram.sent[before:]]
 
 
-async def test_digest_figures_match_waits_computed_by_hand(bot: Kefu) -> None:
-    await agent_in_private(bot)
-    chen = await linked_ticket(bot, CUSTOMER, "Parcel broken")
-    dana = await linked_ticket(bot, CUSTOMER_EN, "Wrong size")
-    to_local(bot, 1)
-    day = local_day(clock.now(), bot.settings.team.tz)
+async def test_digest_figures_match_waits_computed_by_hand(kefu: Kefu) -> None:
+    await agent_in_private(kefu)
+    chen = await linked_ticket(kefu, CUSTOMER, "Parcel broken")
+    dana = await linked_ticket(kefu, CUSTOMER_EN, "Wrong size")
+    to_local(kefu, 1)
+    day = local_day(clock.now(), kefu.settings.team.tz)
 
-    await bot.say(CUSTOMER, "a")  # wait 1 opens at 01:00
+    await kefu.say(CUSTOMER, "a")  # wait 1 opens at 01:00
     minutes(5)
-    await bot.say(CUSTOMER, "b")  # still the same wait
+    await kefu.say(CUSTOMER, "b")  # still the same wait
     minutes(7)
-    await bot.say(AGENT, f"/reply {chen} On it")  # closes wait 1: 12 min, Alex
+    await kefu.say(AGENT, f"/reply {chen} On it")  # closes wait 1: 12 min, Alex
     minutes(8)
-    await bot.say(CUSTOMER, "c")  # wait 2 opens at 01:20
+    await kefu.say(CUSTOMER, "c")  # wait 2 opens at 01:20
     minutes(30)
-    await bot.say(AGENT, f"/reply {chen} Sent")  # closes wait 2: 30 min, Alex
+    await kefu.say(AGENT, f"/reply {chen} Sent")  # closes wait 2: 30 min, Alex
     minutes(10)
-    await bot.say(CUSTOMER_EN, "hello")  # wait 3 opens at 02:00
+    await kefu.say(CUSTOMER_EN, "hello")  # wait 3 opens at 02:00
     minutes(40)
-    await bot.say(AGENT2, f"/reply {dana} Checking", chat=TEAM_CHAT)  # closes: 40 min, Bo
+    await kefu.say(AGENT2, f"/reply {dana} Checking", chat=TEAM_CHAT)  # closes: 40 min, Bo
     minutes(10)
-    await bot.say(CUSTOMER, "d")  # wait 4 opens at 02:50, still open
+    await kefu.say(CUSTOMER, "d")  # wait 4 opens at 02:50, still open
     minutes(20)  # now 03:10
 
-    built = await digests.build_digest(bot.runtime.db, bot.settings, day + timedelta(days=1))
+    built = await digests.build_digest(kefu.runtime.db, kefu.settings, day + timedelta(days=1))
     assert built.to_json()["conversation"] == {
         "customer_messages": 5,
         "replies": 3,
@@ -99,14 +82,14 @@ async def test_digest_figures_match_waits_computed_by_hand(bot: Kefu) -> None:
     assert medians["Bo"] == 40.0
     assert digests.Digest.from_json(built.to_json()) == built
 
-    shown = only(await bot.say(MANAGER, f"/show {chen}", chat=TEAM_CHAT)).text or ""
+    shown = only(await kefu.say(MANAGER, f"/show {chen}", chat=TEAM_CHAT)).text or ""
     assert "First response: 12m" in shown
     assert "The customer is waiting for an answer (20m)." in shown
 
 
-async def test_no_waits_give_null_not_zero(bot: Kefu) -> None:
-    day = local_day(clock.now(), bot.settings.team.tz)
-    built = await digests.build_digest(bot.runtime.db, bot.settings, day)
+async def test_no_waits_give_null_not_zero(kefu: Kefu) -> None:
+    day = local_day(clock.now(), kefu.settings.team.tz)
+    built = await digests.build_digest(kefu.runtime.db, kefu.settings, day)
     assert built.to_json()["conversation"] == {
         "customer_messages": 0,
         "replies": 0,
@@ -184,14 +167,14 @@ async def test_quiet_hours_delay_the_reminder(db_url: str) -> None:
         await kefu.stop()
 
 
-async def test_show_pages_back_through_the_conversation(bot: Kefu) -> None:
-    number = await linked_ticket(bot)
+async def test_show_pages_back_through_the_conversation(kefu: Kefu) -> None:
+    number = await linked_ticket(kefu)
     for n in range(1, 8):
-        await bot.say(CUSTOMER, f"message {n}")
-    card = only(await bot.say(AGENT, f"/show {number}", chat=TEAM_CHAT))
+        await kefu.say(CUSTOMER, f"message {n}")
+    card = only(await kefu.say(AGENT, f"/show {number}", chat=TEAM_CHAT))
     body = card.text or ""
     assert "(7 messages)" in body
     assert [f"message {n}" in body for n in range(1, 8)] == [False] * 2 + [True] * 5
-    older = only(await bot.press_label(AGENT, card, "Older messages"))
+    older = only(await kefu.press_label(AGENT, card, "Older messages"))
     assert re.findall(r"message (\d)", older.text or "") == ["1", "2"]
     assert older.buttons == []

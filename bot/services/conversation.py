@@ -11,6 +11,7 @@ Nothing of a conversation lives only in memory: which ticket a customer is writi
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +26,8 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import (
+    UNASSIGNED,
+    Category,
     ConversationMessage,
     CustomerFocus,
     Direction,
@@ -38,6 +41,7 @@ from bot.quiet_hours import release_time
 from bot.services import outbox, team
 from bot.services.access import load_ticket, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed
+from bot.services.tickets import MAX_DESCRIPTION
 from scoring import replies
 from scoring.replies import Nudge, Wait
 
@@ -143,6 +147,8 @@ async def customer_message(
     now = clock.now()
     async with db.transaction() as session:
         tickets = await _customer_tickets(session, customer.user_id)
+        if not tickets and settings.intake.mode == "ticket":
+            return await _intake(session, settings, customer, content, now)
         if not tickets:
             return CustomerResult(Outcome.NO_TICKET)
         open_tickets = [t for t in tickets if t.status == TicketStatus.OPEN]
@@ -166,6 +172,74 @@ async def customer_message(
             slowed=slowed,
             customer_language=language,
         )
+
+
+async def _intake(
+    session: AsyncSession,
+    settings: Settings,
+    customer: team.SeenUser,
+    content: Content,
+    now: datetime,
+) -> CustomerResult:
+    """[intake] mode = "ticket": the first message of someone with no ticket opens one,
+    unassigned, posted to the team chat with a button for whoever takes it."""
+    description = (content.text or "").strip() or f"[{content.kind}]"
+    if len(description) > MAX_DESCRIPTION:
+        description = description[: MAX_DESCRIPTION - 1] + "…"
+    sent = content.sent_at if content.sent_at is not None and content.sent_at <= now else now
+    ticket = Ticket(
+        description=description,
+        category=Category.OTHER,
+        customer_name=customer.full_name,
+        customer_user_id=customer.user_id,
+        customer_chat_id=customer.user_id,
+        customer_language=customer.language_code,
+        agent_id=UNASSIGNED,
+        created_by=customer.user_id,
+        origin_chat_id=content.chat_id,
+        status=TicketStatus.OPEN,
+        received_at=sent,
+        logged_at=now,
+        link_token=secrets.token_urlsafe(16),
+    )
+    session.add(ticket)
+    await session.flush()
+    assert ticket.id is not None
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor_id=customer.user_id, kind="created"))
+    message = await _store(session, ticket, customer.user_id, content, now)
+    await _relay_in(session, settings, ticket, message, now)
+    return CustomerResult(
+        Outcome.INTAKE, number=ticket.id, customer_language=customer.language_code
+    )
+
+
+@dataclass(frozen=True)
+class Taken:
+    number: int
+    agent_name: str
+    already: bool
+
+
+async def take(db: Database, number: int, *, agent_id: int) -> Taken:
+    """ "Take #N": the ticket becomes the presser's, unless someone took it first."""
+    async with db.transaction() as session:
+        agent = await require_member(session, agent_id)
+        ticket = await load_ticket(session, number, lock=True)
+        if ticket.agent_id != UNASSIGNED:
+            holder = await session.get(Person, ticket.agent_id)
+            name = holder.full_name if holder else str(ticket.agent_id)
+            return Taken(number, name, already=True)
+        ticket.agent_id = agent_id
+        session.add(
+            TicketEvent(
+                ticket_id=number,
+                at=clock.now(),
+                actor_id=agent_id,
+                kind="assigned",
+                detail=str(agent_id),
+            )
+        )
+        return Taken(number, agent.full_name, already=False)
 
 
 async def _customer_tickets(session: AsyncSession, customer_id: int) -> list[Ticket]:
@@ -361,6 +435,8 @@ class Relayed:
     after_resolution: bool
     author_name: str
     customer_chat_id: int | None
+    # Nobody has taken the ticket yet: the relay carries the "Take #N" button.
+    unassigned: bool = False
 
 
 async def relayed(db: Database, message_id: int) -> Relayed | None:
@@ -383,6 +459,7 @@ async def relayed(db: Database, message_id: int) -> Relayed | None:
             after_resolution=message.after_resolution,
             author_name=_first_name(author),
             customer_chat_id=ticket.customer_chat_id,
+            unassigned=ticket.agent_id == UNASSIGNED,
         )
 
 
