@@ -162,6 +162,8 @@ async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
             **wait,
         )
         return out.edit_message_id
+    if out.topic_op is not None:
+        return await _topic(bot, chat_id, out)
     where: dict[str, Any] = {**wait}
     if out.thread_id is not None:
         where["message_thread_id"] = out.thread_id
@@ -180,6 +182,19 @@ async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
         filename, data = out.document
         await bot.send_document(chat_id, data, filename=filename, **wait)
     return message.message_id
+
+
+async def _topic(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
+    """Open, close or reopen a forum topic; the "message id" recorded is the topic's id."""
+    if out.topic_op == "create":
+        topic = await bot.create_forum_topic(chat_id, out.text, read_timeout=SEND_TIMEOUT)
+        return topic.message_thread_id
+    assert out.thread_id is not None
+    if out.topic_op == "close":
+        await bot.close_forum_topic(chat_id, out.thread_id, read_timeout=SEND_TIMEOUT)
+    else:
+        await bot.reopen_forum_topic(chat_id, out.thread_id, read_timeout=SEND_TIMEOUT)
+    return out.thread_id
 
 
 async def _copy(bot: Bot, chat_id: int, out: Outgoing, where: dict[str, Any]) -> int:

@@ -32,6 +32,9 @@ class Outgoing:
     # A forum topic of the chat to post in, and a message to answer.
     thread_id: int | None = None
     reply_to: int | None = None
+    # Instead of a message: "create" a forum topic named `text`, or "close" / "reopen"
+    # the topic `thread_id`.
+    topic_op: str | None = None
 
 
 Render = Callable[[Runtime, dict[str, Any]], Awaitable[Outgoing | None]]

@@ -12,7 +12,7 @@ from typing import Any
 from bot.i18n import normalise, use_language
 from bot.notices import Notice, Outgoing, register
 from bot.runtime import Runtime
-from bot.services import conversation
+from bot.services import conversation, topics
 from bot.services.conversation import KIND_NUDGE, Nudge
 from handlers import conversation_render as render
 
@@ -24,7 +24,8 @@ async def _render_in(rt: Runtime, payload: dict[str, Any]) -> Outgoing | None:
     if found is None:
         return None
     with use_language(rt.settings.team.language):
-        return render.relayed_to_team(found, payload.get("thread"))
+        thread = found.topic_id if payload.get("topic") else None
+        return render.relayed_to_team(found, thread)
 
 
 async def _in_sent(rt: Runtime, payload: dict[str, Any], message_id: int | None) -> None:
@@ -96,6 +97,27 @@ register(Notice(conversation.KIND_RELAY_IN, render=_render_in, sent=_in_sent, re
 register(
     Notice(conversation.KIND_RELAY_OUT, render=_render_out, sent=_out_sent, refused=_out_refused)
 )
+
+
+async def _render_topic_open(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(payload["name"], topic_op="create")
+
+
+async def _topic_opened(rt: Runtime, payload: dict[str, Any], thread_id: int | None) -> None:
+    await topics.opened(rt.db, payload["ticket"], thread_id)
+
+
+async def _render_topic_close(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing("", topic_op="close", thread_id=payload["thread"])
+
+
+async def _render_topic_reopen(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing("", topic_op="reopen", thread_id=payload["thread"])
+
+
+register(Notice(topics.KIND_OPEN, render=_render_topic_open, sent=_topic_opened))
+register(Notice(topics.KIND_CLOSE, render=_render_topic_close))
+register(Notice(topics.KIND_REOPEN, render=_render_topic_reopen))
 register(Notice(conversation.KIND_DELIVERED, render=_render_delivered))
 register(Notice(conversation.KIND_UNDELIVERED, render=_render_undelivered))
 register(Notice(KIND_NUDGE[Nudge.REMIND], render=_render_remind))

@@ -160,21 +160,27 @@ async def switch(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text, reply_markup=buttons)
 
 
-async def agent_replies(update: Update, context: Context) -> None:
-    """A team member's Telegram reply to a relayed customer message answers that customer."""
+async def agent_answers(update: Update, context: Context) -> None:
+    """A team member answers a customer: a Telegram reply to their relayed message, or any
+    message in the ticket's forum topic. Everything else said among the team stays there."""
     message = update.effective_message
-    replied = replied_message(message)
-    if message is None or replied is None:
+    if message is None:
         return
     caller = await identify(update, context)
     if caller is None or not role_allows(Role.AGENT, caller.role):
         return  # customers replying to the bot in their own chat are relayed, not answered
     rt = runtime(context)
-    number = await conversation.ticket_of_relay(
-        rt.db, chat_id=message.chat_id, message_id=replied.message_id
-    )
+    number: int | None = None
+    replied = replied_message(message)
+    if replied is not None:
+        number = await conversation.ticket_of_relay(
+            rt.db, chat_id=message.chat_id, message_id=replied.message_id
+        )
+    if number is None and message.is_topic_message and caller.team_chat:
+        assert message.message_thread_id is not None
+        number = await conversation.ticket_of_topic(rt.db, thread_id=message.message_thread_id)
     if number is None:
-        return  # an ordinary reply among the team: it stays in the team
+        return
     await _answer(update, context, caller, number, content_of(message))
 
 
@@ -245,4 +251,12 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
         MessageHandler(filters.ChatType.PRIVATE & _RELAYABLE, customer_writes),
         group=CUSTOMER_GROUP,
     )
-    app.add_handler(MessageHandler(filters.REPLY & _RELAYABLE, agent_replies), group=AGENT_GROUP)
+    app.add_handler(
+        MessageHandler(
+            _RELAYABLE
+            & (filters.REPLY | filters.IS_TOPIC_MESSAGE)
+            & ~filters.CaptionRegex(_REPLY_CAPTION),
+            agent_answers,
+        ),
+        group=AGENT_GROUP,
+    )

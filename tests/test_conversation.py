@@ -382,3 +382,47 @@ async def test_intake_ticket_opens_a_ticket_that_whoever_presses_take_gets(db_ur
         ]
     finally:
         await kefu.stop()
+
+
+# ---------------------------------------------------------------- forum topics
+
+
+async def test_a_topic_per_ticket_answers_written_in_it_closed_and_reopened(db_url: str) -> None:
+    kefu = await running(db_url, conversation={"topics": True})
+    kefu.updates.group_chat(TEAM_CHAT, "After-sales team", forum=True)
+    try:
+        await agent_in_private(kefu)
+        number = await linked_ticket(kefu)
+        first = await kefu.say(CUSTOMER, "Hello")
+        [created] = kefu.telegram.calls("createForumTopic")
+        assert created.params["name"] == f"#{number} Chen · Parcel arrived broken"
+        thread = created.response["result"]["message_thread_id"]  # type: ignore[index]
+        relayed = only(first)
+        assert (relayed.chat_id, relayed.result["message_thread_id"]) == (TEAM_CHAT, thread)
+        assert only(await kefu.say(CUSTOMER, "Still there?")).result["message_thread_id"] == thread
+        assert len(kefu.telegram.calls("createForumTopic")) == 1
+
+        topic = {
+            "message_id": thread,
+            "chat": {"id": TEAM_CHAT, "type": "supergroup", "title": "x", "is_forum": True},
+            "date": relayed.result["date"],
+            "forum_topic_created": {"name": "t", "icon_color": 7322096},
+        }
+        # Writing in the topic answers the customer; the General chat does not.
+        answer = await kefu.process(
+            kefu.updates.message(AGENT.json, TEAM_CHAT, "Yes, checking now", topic=topic)
+        )
+        assert [m.text for m in answer if m.chat_id == CUSTOMER.user_id] == [
+            f"<b>#{number}</b>\nYes, checking now"
+        ]
+        before = len(kefu.telegram.sent_to(CUSTOMER.user_id))
+        await kefu.say(AGENT, "Lunch?", chat=TEAM_CHAT)
+        await kefu.process(kefu.updates.message(STRANGER.json, TEAM_CHAT, "spam", topic=topic))
+        assert len(kefu.telegram.sent_to(CUSTOMER.user_id)) == before
+
+        await kefu.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
+        assert kefu.telegram.topics[(TEAM_CHAT, thread)]["closed"] is True
+        await kefu.say(AGENT, f"/reopen {number}", chat=TEAM_CHAT)
+        assert kefu.telegram.topics[(TEAM_CHAT, thread)]["closed"] is False
+    finally:
+        await kefu.stop()

@@ -38,7 +38,7 @@ from bot.models import (
     TicketStatus,
 )
 from bot.quiet_hours import release_time
-from bot.services import outbox, team
+from bot.services import outbox, team, topics
 from bot.services.access import load_ticket, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed
 from bot.services.tickets import MAX_DESCRIPTION
@@ -321,7 +321,7 @@ async def _relay_in(
     limit = settings.conversation.customer_messages_per_minute
     # Over the limit the message is kept and relayed a window later; the chain keeps order.
     not_before = now + FLOOD_WINDOW if count > limit else now
-    chat_id, thread_id = await _relay_target(session, settings, ticket)
+    chat_id, in_topic = await _relay_target(session, settings, ticket)
     await outbox.enqueue(
         session,
         key=relay_key(message.id),
@@ -330,7 +330,7 @@ async def _relay_in(
         payload={
             "message": message.id,
             "ticket": ticket.id,
-            "thread": thread_id,
+            "topic": in_topic,
             "chat_id": chat_id,
         },
         not_before=not_before,
@@ -357,16 +357,19 @@ async def _open_wait_of(session: AsyncSession, ticket_id: int) -> ReplyWait | No
 
 async def _relay_target(
     session: AsyncSession, settings: Settings, ticket: Ticket
-) -> tuple[int | None, int | None]:
-    """Where a customer's message goes: (chat, forum topic)."""
+) -> tuple[int | None, bool]:
+    """Where a customer's message goes: (chat, whether into the ticket's topic)."""
+    if settings.conversation.topics:
+        assert ticket.id is not None
+        team_chat = await topics.ensure(session, ticket, chain=_chain(ticket.id, Direction.IN))
+        if team_chat is not None:
+            return team_chat, True
     team_chat = await _team_chat(session)
-    if settings.conversation.topics and ticket.topic_id is not None and team_chat is not None:
-        return team_chat, ticket.topic_id
     if settings.conversation.notify == "agent":
         agent = await session.get(Person, ticket.agent_id)
         if agent is not None and agent.has_private_chat:
-            return agent.user_id, None
-    return team_chat, None
+            return agent.user_id, False
+    return team_chat, False
 
 
 async def _team_chat(session: AsyncSession) -> int | None:
@@ -437,6 +440,7 @@ class Relayed:
     customer_chat_id: int | None
     # Nobody has taken the ticket yet: the relay carries the "Take #N" button.
     unassigned: bool = False
+    topic_id: int | None = None
 
 
 async def relayed(db: Database, message_id: int) -> Relayed | None:
@@ -460,6 +464,7 @@ async def relayed(db: Database, message_id: int) -> Relayed | None:
             author_name=_first_name(author),
             customer_chat_id=ticket.customer_chat_id,
             unassigned=ticket.agent_id == UNASSIGNED,
+            topic_id=ticket.topic_id,
         )
 
 
@@ -498,7 +503,7 @@ async def relay_refused(db: Database, message_id: int, *, reason: str) -> bool:
             payload={
                 "message": message_id,
                 "ticket": message.ticket_id,
-                "thread": None,
+                "topic": False,
                 "chat_id": team_chat,
                 "to_team": True,
             },

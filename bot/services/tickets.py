@@ -19,7 +19,7 @@ from bot import clock
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
-from bot.services import batching, surveys, team
+from bot.services import batching, surveys, team, topics
 from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
@@ -366,6 +366,7 @@ async def resolve(
             ticket.quality = 10 if root_cause_found else 8
         session.add(_event(ticket, actor_id, "resolved", "root" if root_cause_found else "noroot"))
         await surveys.on_resolved(session, ticket)
+        await topics.on_resolved(session, ticket)
         return await _view(session, ticket)
 
 
@@ -385,6 +386,7 @@ async def reopen(db: Database, number: int, *, actor_id: int) -> TicketView:
         ticket.reopen_count += 1
         session.add(_event(ticket, actor_id, "reopened"))
         await surveys.on_reopened(session, ticket)
+        await topics.on_reopened(session, ticket)
         return await _view(session, ticket)
 
 
