@@ -286,6 +286,14 @@ async def test_blocked_customer_is_recorded_and_the_agent_told(kefu: Kefu) -> No
     ]
     shown = only(await kefu.say(AGENT, f"/show {number}", chat=TEAM_CHAT)).text or ""
     assert "blocked the bot" in shown
+    # They unblock and write again: answers reach them again.
+    kefu.telegram.unblock(CUSTOMER.user_id)
+    await kefu.say(CUSTOMER, "Sorry, I blocked you by mistake")
+    assert (await ticket_row(kefu, number)).customer_blocked_at is None
+    sent = await kefu.say(AGENT, f"/reply {number} No problem", chat=TEAM_CHAT)
+    assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
+        f"<b>#{number}</b>\nNo problem"
+    ]
 
 
 async def test_a_5xx_delays_but_neither_loses_nor_reorders(kefu: Kefu) -> None:

@@ -164,6 +164,8 @@ async def customer_message(
             choices = tuple(Choice(t.id or 0, t.description) for t in open_tickets[:CHOICES_LIMIT])
             return CustomerResult(Outcome.ASK, choices=choices, customer_language=language)
         message = await _store(session, target, customer.user_id, content, now)
+        # Writing to the bot again means they unblocked it: answers can reach them.
+        target.customer_blocked_at = None
         slowed = await _relay_in(session, settings, target, message, now)
         return CustomerResult(
             Outcome.RELAYED,
