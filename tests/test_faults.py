@@ -128,7 +128,7 @@ async def test_a_transient_failure_is_retried_with_back_off_and_delivered_once(
     with caplog.at_level(logging.WARNING, logger="bot.outbox.dispatcher"):
         await bot.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
     assert bot.sent_to(CUSTOMER.user_id)[1:] == []  # [0] is the reply to /start
-    [row] = await outbox_rows(bot.process.runtime.db, "survey")
+    [row] = await outbox_rows(bot.runtime.db, "survey")
     assert (row.status, row.attempts) == ("pending", 1)
     assert row.last_error and row.not_before > clock.now()
     assert any(f"outbox #{row.id}" in r.getMessage() for r in caplog.records)
@@ -144,7 +144,7 @@ async def test_a_transient_failure_is_retried_with_back_off_and_delivered_once(
     assert await bot.deliver() == 0
     [_linked, survey] = bot.sent_to(CUSTOMER.user_id)
     assert f"#{number}" in (survey.text or "") and survey.buttons
-    [row] = await outbox_rows(bot.process.runtime.db, "survey")
+    [row] = await outbox_rows(bot.runtime.db, "survey")
     assert (row.status, row.attempts, row.message_id) == ("sent", 2, survey.message_id)
 
 
@@ -164,7 +164,7 @@ async def test_flood_limit_retry_after_is_honoured(bot: Kefu) -> None:
     await queue_ping(bot, CUSTOMER.user_id, "hello")
     bot.telegram.fail("sendMessage", status=429, retry_after=42, chat_id=CUSTOMER.user_id)
     assert await bot.deliver() == 0
-    [row] = await outbox_rows(bot.process.runtime.db, PING)
+    [row] = await outbox_rows(bot.runtime.db, PING)
     wait = row.not_before - clock.now()
     assert timedelta(seconds=40) < wait <= timedelta(seconds=42)
     clock.advance(timedelta(seconds=30))
@@ -195,7 +195,7 @@ async def test_an_outage_of_hours_is_outlasted_and_giving_up_is_logged(
     # Telegram down for two hours: the message is still waiting, not given up.
     while elapsed < timedelta(hours=2):
         await bot.deliver()
-        [row] = await outbox_rows(bot.process.runtime.db, PING)
+        [row] = await outbox_rows(bot.runtime.db, PING)
         assert row.status == "pending", f"gave up after {elapsed}"
         step = row.not_before - clock.now() + timedelta(seconds=1)
         assert step <= timedelta(minutes=11)  # the back-off is capped
@@ -211,7 +211,7 @@ async def test_an_outage_of_hours_is_outlasted_and_giving_up_is_logged(
     with caplog.at_level(logging.WARNING, logger="bot.outbox.dispatcher"):
         for _ in range(200):
             await bot.deliver()
-            [_sent, row] = await outbox_rows(bot.process.runtime.db, PING)
+            [_sent, row] = await outbox_rows(bot.runtime.db, PING)
             if row.status != "pending":
                 break
             clock.advance(row.not_before - clock.now() + timedelta(seconds=1))
@@ -240,9 +240,9 @@ async def test_a_customer_who_blocked_the_bot_is_recorded_and_the_agent_told(
         await bot.deliver()
     attempts = [c for c in bot.telegram.calls("sendMessage") if c.params["chat_id"] == 3001]
     assert len(attempts) == 1 and attempts[0].status == 403
-    [row] = await outbox_rows(bot.process.runtime.db, "survey")
+    [row] = await outbox_rows(bot.runtime.db, "survey")
     assert row.status == "failed" and "blocked" in (row.last_error or "")
-    async with bot.process.runtime.db.transaction() as session:
+    async with bot.runtime.db.transaction() as session:
         [survey] = await session.exec(select(Survey))
     assert survey.status == "undeliverable"
     told = [t for t in texts(bot, TEAM_CHAT) + texts(bot, AGENT.user_id) if f"#{number}" in t]
@@ -277,7 +277,7 @@ async def test_the_bot_removed_from_the_team_chat_tells_the_managers_once(bot: K
         clock.advance(timedelta(minutes=30))
     to_team = [c for c in bot.telegram.calls("sendMessage") if c.params["chat_id"] == TEAM_CHAT]
     assert [c.status for c in to_team] == [403, 403]
-    assert {r.status for r in await outbox_rows(bot.process.runtime.db, PING)} == {"failed"}
+    assert {r.status for r in await outbox_rows(bot.runtime.db, PING)} == {"failed"}
     [told] = texts(bot, MANAGER.user_id)
     assert "team chat" in told.lower()
 
@@ -366,7 +366,7 @@ async def test_a_redelivered_update_is_handled_once(bot: Kefu) -> None:
     first = await bot.process(update)
     again = await bot.process(update)
     assert len(first) == 1 and again == []
-    async with bot.process.runtime.db.transaction() as session:
+    async with bot.runtime.db.transaction() as session:
         count = (await session.exec(select(func.count()).select_from(Ticket))).one()
     assert count == 1
 
