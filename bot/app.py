@@ -19,6 +19,7 @@ from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from bot.services import team
 from handlers import (
     digest,
+    edits,
     errors,
     followups,
     kpi,
@@ -85,6 +86,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
+    edits.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)
