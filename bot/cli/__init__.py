@@ -154,4 +154,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Last resort, outside logging's token filter: scrub the traceback the same way.
         print(logs.RedactSecrets([]).scrub(traceback.format_exc()), file=sys.stderr)
         return 1
-
