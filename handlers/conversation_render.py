@@ -8,7 +8,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.i18n import N_, _
 from bot.models import Direction
-from bot.notices import Outgoing
+from bot.outbox.notices import Outgoing
 from bot.services.conversation import MAX_CAPTION, MAX_TEXT, Choice, Line, Page, Relayed, Waiting
 from handlers.common import esc, mention
 from handlers.render import duration

@@ -21,7 +21,7 @@ from sqlalchemy import func, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import N_
@@ -37,17 +37,17 @@ from bot.models import (
     TicketEvent,
     TicketStatus,
 )
-from bot.quiet_hours import release_time
-from bot.services import outbox, team, topics
+from bot.services import team, topics
 from bot.services.access import load_ticket, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed
 from bot.services.tickets import MAX_DESCRIPTION
 from scoring import replies
+from scoring.quiet_hours import release_time
 from scoring.replies import Nudge, Wait
 
 log = logging.getLogger(__name__)
 
-# Outbox kinds; bot/outbox_conversation.py (handlers/conversation_notices.py) renders them.
+# Outbox kinds; handlers/conversation_notices.py renders them.
 KIND_RELAY_IN = "relay-in"
 KIND_RELAY_OUT = "relay-out"
 KIND_DELIVERED = "relay-delivered"

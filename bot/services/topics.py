@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import outbox
 from bot.db import Database
 from bot.models import Ticket
-from bot.services import outbox, team
+from bot.services import team
 
 KIND_OPEN = "topic-open"
 KIND_CLOSE = "topic-close"

@@ -10,8 +10,8 @@ import logging
 from typing import Any
 
 from bot.i18n import normalise, use_language
-from bot.notices import Notice, Outgoing, register
-from bot.runtime import Runtime
+from bot.outbox.notices import Notice, Outgoing, register
+from bot.process.runtime import Runtime
 from bot.services import conversation, topics
 from bot.services.conversation import KIND_NUDGE, Nudge
 from handlers import conversation_render as render
