@@ -18,6 +18,7 @@ from tests.harness import (
     CUSTOMER,
     CUSTOMER_EN,
     MANAGER,
+    OTHER_GROUP,
     STRANGER,
     TEAM_CHAT,
     Kefu,
@@ -434,3 +435,20 @@ async def test_a_topic_per_ticket_answers_written_in_it_closed_and_reopened(db_u
         assert kefu.telegram.topics[(TEAM_CHAT, thread)]["closed"] is False
     finally:
         await kefu.stop()
+
+
+async def test_a_customer_linked_in_a_group_who_writes_privately_can_be_answered(
+    kefu: Kefu,
+) -> None:
+    kefu.updates.group_chat(OTHER_GROUP, "Shop fans")
+    asked = kefu.updates.message(CUSTOMER.json, OTHER_GROUP, "My kettle leaks")
+    await kefu.process(asked)
+    await kefu.say(AGENT, "/ticket Kettle leaks", chat=OTHER_GROUP, reply_to=asked)
+    refused = only(await kefu.say(AGENT, "/reply 1 Hello", chat=TEAM_CHAT))
+    assert "has not opened the ticket link" in (refused.text or "")
+    relayed = only(await kefu.say(CUSTOMER, "Hello, about my kettle"))
+    assert relayed.text == "<b>#1</b> · Chen\nHello, about my kettle"
+    sent = await kefu.say(AGENT, "/reply 1 A new one is on its way", chat=TEAM_CHAT)
+    assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
+        "<b>#1</b>\nA new one is on its way"
+    ]

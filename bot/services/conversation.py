@@ -164,8 +164,10 @@ async def customer_message(
             choices = tuple(Choice(t.id or 0, t.description) for t in open_tickets[:CHOICES_LIMIT])
             return CustomerResult(Outcome.ASK, choices=choices, customer_language=language)
         message = await _store(session, target, customer.user_id, content, now)
-        # Writing to the bot again means they unblocked it: answers can reach them.
+        # Writing to the bot privately means answers can reach them here: again (they had
+        # blocked it), or for the first time (linked from a group).
         target.customer_blocked_at = None
+        target.customer_chat_id = content.chat_id
         slowed = await _relay_in(session, settings, target, message, now)
         return CustomerResult(
             Outcome.RELAYED,
