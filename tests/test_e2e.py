@@ -1,4 +1,5 @@
-"""`kefu run` as its own process, against a Bot API server on 127.0.0.1: a ticket's whole life."""
+"""`kefu run` as its own process, against a Bot API server on 127.0.0.1: a ticket's whole life,
+the customer and the agent talking through the bot included."""
 
 from __future__ import annotations
 
@@ -58,6 +59,11 @@ def new_to(server: FakeBotApiServer, chat_id: int, after: int) -> list[SentMessa
     return server.telegram.sent_to(chat_id)[after:]
 
 
+def said(server: FakeBotApiServer, chat_id: int, after: int, start: str) -> list[SentMessage]:
+    """New messages to `chat_id` that begin with `start` (the daily digest may come between)."""
+    return [m for m in new_to(server, chat_id, after) if (m.text or "").startswith(start)]
+
+
 def test_a_ticket_from_logging_to_resolution(
     server: FakeBotApiServer, db_url: str, tmp_path: Path
 ) -> None:
@@ -93,9 +99,25 @@ def test_a_ticket_from_logging_to_resolution(
         )
         assert "#1" in (linked[0].text or "")  # type: ignore[index]
 
+        # The customer writes; the agent (no private chat yet) reads it in the team chat.
+        seen = len(server.telegram.sent_to(TEAM_CHAT))
+        server.telegram.push_update(updates.message(CUSTOMER.json, CUSTOMER.user_id, "Any news?"))
+        relayed = wait_for(lambda: said(server, TEAM_CHAT, seen, "<b>#1</b>"), "the relay")
+        assert relayed[0].text == "<b>#1</b> · Chen\nAny news?"  # type: ignore[index]
+
+        # The agent replies to it; the customer gets the answer, the agent the receipt.
+        heard = len(server.telegram.sent_to(CUSTOMER.user_id))
+        seen = len(server.telegram.sent_to(TEAM_CHAT))
+        answer = updates.message(AGENT.json, TEAM_CHAT, "Found it!", reply_to=relayed[0])  # type: ignore[index]
+        server.telegram.push_update(answer)
+        answered = wait_for(lambda: new_to(server, CUSTOMER.user_id, heard), "the answer")
+        assert answered[0].text == "<b>#1</b>\nFound it!"  # type: ignore[index]
+        receipt = wait_for(lambda: said(server, TEAM_CHAT, seen, "Delivered"), "the receipt")
+        assert receipt[0].text == "Delivered to Chen (#1)."  # type: ignore[index]
+
         seen = len(server.telegram.sent_to(TEAM_CHAT))
         server.telegram.push_update(updates.message(AGENT.json, TEAM_CHAT, "/resolve 1 root"))
-        resolved = wait_for(lambda: new_to(server, TEAM_CHAT, seen), "the resolution")
+        resolved = wait_for(lambda: said(server, TEAM_CHAT, seen, "#1 resolved"), "the resolution")
         assert "#1 resolved (quality 10)" in (resolved[0].text or "")  # type: ignore[index]
     finally:
         process.send_signal(signal.SIGINT)
@@ -103,57 +125,6 @@ def test_a_ticket_from_logging_to_resolution(
     assert process.returncode == 0, output
     assert TOKEN not in output
     assert TOKEN.split(":")[1] not in output
-
-
-def said(server: FakeBotApiServer, chat_id: int, after: int, start: str) -> list[SentMessage]:
-    """New messages to `chat_id` that begin with `start` (the daily digest may come between)."""
-    return [m for m in new_to(server, chat_id, after) if (m.text or "").startswith(start)]
-
-
-def test_a_customer_and_an_agent_talk_through_the_bot(
-    server: FakeBotApiServer, db_url: str, tmp_path: Path
-) -> None:
-    config = write_config(tmp_path / "config.toml", base_url=server.base_url, db_url=db_url)
-    process = subprocess.Popen(
-        [*kefu_command(), "--config", str(config), "run"],
-        env=clean_env(KEFU_TELEGRAM__TOKEN=TOKEN),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        updates = UpdateFactory(server.telegram)
-        updates.group_chat(TEAM_CHAT, "After-sales team")
-        wait_for(lambda: server.telegram.calls("getUpdates"), "the bot to start polling")
-        server.telegram.push_update(updates.message(AGENT.json, TEAM_CHAT, "/ticket Parcel lost"))
-        logged = wait_for(lambda: new_to(server, TEAM_CHAT, 0), "the ticket reply")
-        token = re.search(r"start=([A-Za-z0-9_-]+)", logged[0].text or "")  # type: ignore[index]
-        assert token
-        server.telegram.push_update(
-            updates.message(CUSTOMER.json, CUSTOMER.user_id, f"/start {token.group(1)}")
-        )
-        wait_for(lambda: new_to(server, CUSTOMER.user_id, 0), "the customer's confirmation")
-
-        # The customer writes; the agent (no private chat yet) reads it in the team chat.
-        seen = len(server.telegram.sent_to(TEAM_CHAT))
-        server.telegram.push_update(updates.message(CUSTOMER.json, CUSTOMER.user_id, "Any news?"))
-        relayed = wait_for(lambda: said(server, TEAM_CHAT, seen, "<b>#1</b>"), "the relay")
-        assert relayed[0].text == "<b>#1</b> · Chen\nAny news?"  # type: ignore[index]
-
-        # The agent replies to it; the customer gets the answer, the agent the confirmation.
-        heard = len(server.telegram.sent_to(CUSTOMER.user_id))
-        seen = len(server.telegram.sent_to(TEAM_CHAT))
-        server.telegram.push_update(
-            updates.message(AGENT.json, TEAM_CHAT, "Found it!", reply_to=relayed[0])  # type: ignore[index]
-        )
-        answer = wait_for(lambda: new_to(server, CUSTOMER.user_id, heard), "the answer")
-        assert answer[0].text == "<b>#1</b>\nFound it!"  # type: ignore[index]
-        confirmed = wait_for(lambda: said(server, TEAM_CHAT, seen, "Delivered"), "the receipt")
-        assert confirmed[0].text == "Delivered to Chen (#1)."  # type: ignore[index]
-    finally:
-        process.send_signal(signal.SIGINT)
-        output, _ = process.communicate(timeout=30)
-    assert process.returncode == 0, output
 
 
 def test_run_without_token_says_so(tmp_path: Path) -> None:
