@@ -113,6 +113,8 @@ def undelivered(relay: Relayed, reason: str, reply_to: int | None) -> Outgoing:
 
 
 def reminder(found: Waiting, *, in_team_chat: bool) -> str:
+    if not found.taken:
+        return _unclaimed(found)
     text = _(
         "%(customer)s has been waiting %(waited)s for an answer on #%(number)s. Reply to their "
         "message, or /reply %(number)s followed by your answer."
@@ -126,7 +128,20 @@ def reminder(found: Waiting, *, in_team_chat: bool) -> str:
     return text
 
 
+def _unclaimed(found: Waiting) -> str:
+    return _(
+        "%(customer)s has been waiting %(waited)s for an answer on #%(number)s, which nobody "
+        "has taken yet."
+    ) % {
+        "customer": esc(found.customer_name),
+        "waited": duration(found.waited),
+        "number": found.number,
+    }
+
+
 def escalation(found: Waiting) -> str:
+    if not found.taken:
+        return _unclaimed(found)
     return _(
         "No answer yet: %(customer)s has waited %(waited)s on #%(number)s (agent: %(agent)s)."
     ) % {

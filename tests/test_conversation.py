@@ -373,6 +373,14 @@ async def test_intake_ticket_opens_a_ticket_that_whoever_presses_take_gets(db_ur
         )
         assert ticket.received_at <= ticket.logged_at
 
+        # Unanswered and untaken for over an hour: the team chat hears it, no agent named.
+        clock.advance(timedelta(minutes=61))
+        await kefu.run_job("reply-sweep")
+        await kefu.deliver()
+        assert kefu.texts_to(TEAM_CHAT)[-1] == (
+            "Eve has been waiting 1h 1m for an answer on #1, which nobody has taken yet."
+        )
+
         # A customer cannot take it; the first agent to press does; the second is told.
         await kefu.press_label(STRANGER, posted, "Take #1")
         assert (await ticket_row(kefu, 1)).agent_id == 0

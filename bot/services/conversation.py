@@ -703,6 +703,10 @@ class Waiting:
     waited: timedelta
     agent: team.Member
 
+    @property
+    def taken(self) -> bool:
+        return self.agent.user_id != UNASSIGNED
+
 
 async def waiting(db: Database, wait_id: int) -> Waiting | None:
     """A nudge's content if the customer still waits, else None."""

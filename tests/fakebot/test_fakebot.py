@@ -211,27 +211,27 @@ async def test_copy_message_and_forum_topics(
     await app.bot.copy_message(-100, USER_ID, incoming["message"]["message_id"], caption="new")
     assert fake.sent[-1].result["caption"] == "new"
     sticker = updates.media(user, USER_ID, "sticker")
-    with pytest.raises(BadRequest, match="(?i)copied with a caption"):
+    with pytest.raises(BadRequest, match=r"(?i)copied with a caption"):
         await app.bot.copy_message(-100, USER_ID, sticker["message"]["message_id"], caption="x")
-    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to copy not found"):
         await app.bot.copy_message(-100, USER_ID, 99999)
     fake.blocked(-100)
     with pytest.raises(Forbidden):
         await app.bot.copy_message(-100, USER_ID, incoming["message"]["message_id"])
     fake.unblock(-100)
 
-    with pytest.raises(BadRequest, match="(?i)not a forum"):
+    with pytest.raises(BadRequest, match=r"(?i)not a forum"):
         await app.bot.create_forum_topic(-100, "#1")
     updates.group_chat(-200, "Team", forum=True)
     topic = await app.bot.create_forum_topic(-200, "#1 Chen")
     thread = topic.message_thread_id
     sent = await app.bot.send_message(-200, "in the topic", message_thread_id=thread)
     assert sent.message_thread_id == thread and sent.is_topic_message
-    with pytest.raises(BadRequest, match="(?i)thread not found"):
+    with pytest.raises(BadRequest, match=r"(?i)thread not found"):
         await app.bot.send_message(-200, "nowhere", message_thread_id=thread + 100)
     assert await app.bot.close_forum_topic(-200, thread)
     assert fake.topics[(-200, thread)]["closed"] is True
-    with pytest.raises(BadRequest, match="(?i)topic_not_modified"):
+    with pytest.raises(BadRequest, match=r"(?i)topic_not_modified"):
         await app.bot.close_forum_topic(-200, thread)
     assert await app.bot.reopen_forum_topic(-200, thread)
     assert fake.topics[(-200, thread)] == {"name": "#1 Chen", "closed": False}
