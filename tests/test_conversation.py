@@ -4,6 +4,7 @@ reaches a customer, and delivery across Telegram failures."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -460,3 +461,33 @@ async def test_a_customer_linked_in_a_group_who_writes_privately_can_be_answered
     assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
         "<b>#1</b>\nA new one is on its way"
     ]
+
+
+async def test_two_replicas_share_the_conversation_and_send_each_message_once(
+    db_url: str,
+) -> None:
+    first = await running(db_url)
+    second = await Kefu(settings_for(db_url), telegram=first.telegram).start()
+    second.updates = first.updates  # one Telegram: one sequence of update ids
+    try:
+        await agent_in_private(first)
+        number = await linked_ticket(first)
+        # Replica one takes the customer's messages; both dispatch at once.
+        for text in ("one", "two", "three"):
+            update = first.updates.message(CUSTOMER.json, CUSTOMER.user_id, text)
+            await first.app.process_update(first.updates.to_update(update, first.app.bot))
+        await asyncio.gather(first.deliver(), second.deliver(), first.deliver())
+        relayed = first.telegram.sent_to(AGENT.user_id)[-3:]
+        assert [m.text for m in relayed] == [
+            f"<b>#{number}</b> · Chen\n{text}" for text in ("one", "two", "three")
+        ]
+        assert len(first.telegram.sent_to(AGENT.user_id)) == 4  # /help's answer + three
+        # Replica two takes the agent's reply to a message replica one relayed.
+        sent = await second.say(AGENT, "All three noted.", reply_to=relayed[1])
+        assert [m.text for m in sent if m.chat_id == CUSTOMER.user_id] == [
+            f"<b>#{number}</b>\nAll three noted."
+        ]
+        assert await first.deliver() == 0
+    finally:
+        await second.stop()
+        await first.stop()
