@@ -18,7 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
+from bot.models import UNASSIGNED, Category, Person, Role, Ticket, TicketEvent, TicketStatus
 from bot.services import batching, surveys, team, topics
 from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
@@ -113,7 +113,8 @@ def _as_view(
         customer_chat_id=ticket.customer_chat_id,
         customer_language=ticket.customer_language,
         agent_id=ticket.agent_id,
-        agent_name=agent_name or str(ticket.agent_id),
+        # A ticket nobody has taken yet ([intake]) has no agent to name.
+        agent_name=agent_name or ("—" if ticket.agent_id == UNASSIGNED else str(ticket.agent_id)),
         received_at=ticket.received_at,
         logged_at=ticket.logged_at,
         resolved_at=ticket.resolved_at,
