@@ -50,7 +50,8 @@ def waits(events: Iterable[tuple[datetime, Event, int | None]]) -> list[Wait]:
     for at, event, replier in events:
         if event is Event.CUSTOMER and opens_wait(current is not None):
             current = Wait(at)
-        elif event is Event.REPLY and current is not None and closes_wait(True):
+        elif event is Event.REPLY and closes_wait(current is not None):
+            assert current is not None
             found.append(Wait(current.opened_at, at, replier))
             current = None
     if current is not None:

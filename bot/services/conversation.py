@@ -629,7 +629,8 @@ async def answer_refused(db: Database, message_id: int, *, reason: str) -> None:
 
 async def _close_wait(session: AsyncSession, ticket_id: int, *, replier_id: int | None) -> None:
     wait = await _open_wait_of(session, ticket_id)
-    if wait is not None and replies.closes_wait(True):
+    if replies.closes_wait(wait is not None):
+        assert wait is not None
         wait.closed_at, wait.replier_id = clock.now(), replier_id
 
 
