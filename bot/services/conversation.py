@@ -345,6 +345,9 @@ async def _relay_in(
 
 
 async def _open_wait(session: AsyncSession, ticket_id: int, at: datetime) -> None:
+    # The ticket's row lock orders this against a reply closing the wait at the same moment
+    # (another replica): the message then either finds the wait open or opens a new one.
+    await load_ticket(session, ticket_id, lock=True)
     if replies.opens_wait(await _open_wait_of(session, ticket_id) is not None):
         session.add(ReplyWait(ticket_id=ticket_id, opened_at=at))
         await session.flush()
@@ -628,6 +631,7 @@ async def answer_refused(db: Database, message_id: int, *, reason: str) -> None:
 
 
 async def _close_wait(session: AsyncSession, ticket_id: int, *, replier_id: int | None) -> None:
+    await load_ticket(session, ticket_id, lock=True)  # see _open_wait
     wait = await _open_wait_of(session, ticket_id)
     if replies.closes_wait(wait is not None):
         assert wait is not None
