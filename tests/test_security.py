@@ -98,6 +98,10 @@ README: dict[str, tuple[str, bool]] = {
     "quality": (MANAGERS, True),
     "digest": (MANAGERS, True),
     "report": (MANAGERS, True),
+    "reply": (AGENTS, True),
+    "customer": (AGENTS, True),
+    "find": (AGENTS, True),
+    "switch": (EVERYONE, False),
     # The team is configured, so no set-up code is outstanding: refused to all.
     "setup": (NOBODY, False),
 }
@@ -124,10 +128,14 @@ ARGS: dict[str, str] = {
     "digest": "",
     "report": "",
     "setup": "ABCD-1234-EF56",
+    "reply": "1 Thank you for waiting",
+    "customer": "@chen_customer",
+    "find": "parcel",
+    "switch": "",
 }
 # Allowed, these must leave a mark in the database; every other command must not.
 WRITES = {"ticket", "note", "assign", "resolve", "reopen", "agent", "refund", "orders"}
-WRITES |= {"skill", "quality"}
+WRITES |= {"skill", "quality", "reply"}
 
 # Every refusal the guard and the services give, as read in English and in Chinese.
 REFUSAL_MSGIDS = (
