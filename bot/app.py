@@ -57,7 +57,13 @@ def build_application(
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
-        .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
+        .rate_limiter(
+            CountingRateLimiter(
+                metrics,
+                messages_per_second=settings.telegram.messages_per_second,
+                max_retries=settings.telegram.send_retries,
+            )
+        )
         .job_queue(CountingJobQueue(metrics))
         # Side by side, one person's in order; off the queue only when it can start, so the
         # poller confirms to Telegram no more than is being handled (bot/concurrency.py).
