@@ -1,11 +1,11 @@
 """Keeping under Telegram's overall flood limit before sending, rather than after a 429.
 
 Telegram allows a bot about 30 messages a second (up to 1,000 with paid broadcasts enabled)
-and counts them over any one second. PTB's AIORateLimiter is a leaky bucket: it lets the
-whole rate through at once and then the rate every second more, so a burst of hundreds (a
-day's surveys falling due together, the backlog after a restart) puts up to twice the limit
-into the first second and earns 429s, each of which stalls every request. Every send that
-names a chat therefore waits for a slot in a sliding window instead: the rate limiter's
+and counts them, as they arrive, over any one second. PTB's AIORateLimiter is a leaky bucket:
+it lets the whole rate through at once and then the rate every second more, so a burst of
+hundreds (a day's surveys falling due together, the backlog after a restart) puts up to twice
+the limit into the first second and earns 429s, each of which stalls every request. Every
+send that names a chat therefore takes a place in a window instead: the rate limiter's
 overall limit (bot/telemetry.py), which direct replies and the outbox both pass through.
 """
 
@@ -18,34 +18,40 @@ from types import TracebackType
 
 # Telegram's limit without paid broadcasts: `[telegram] messages_per_second` by default.
 LIMIT = 30
-# Counted over a little more than a second: network jitter can bring two sends a second
-# apart closer together by the time they reach Telegram.
-PERIOD = 1.05
+PERIOD = 1.0
 
 
 class SendWindow:
-    """At most `limit` sends in any `period` seconds; bursts up to `limit` go at once.
+    """At most `limit` sends that reached Telegram in any `period` seconds.
 
-    Used as `async with window:` (as AIORateLimiter uses its limiters); waiters take their
-    slots in the order they came, one at a time, so side-by-side senders never overshoot.
+    A place is held from the moment a send starts until `period` after its answer came back.
+    A send arrives at Telegram after it starts and before its answer, so however long a busy
+    machine or network holds it up on the way, the sends Telegram counts in any one second
+    never exceed the limit. Bursts up to `limit` go at once; waiters take their places in
+    the order they came. Used as `async with window:` (as AIORateLimiter uses its limiters).
     """
 
     def __init__(self, limit: int = LIMIT, period: float = PERIOD) -> None:
-        self.period = period
-        self._sent: deque[float] = deque(maxlen=limit)
+        self.limit, self.period = limit, period
+        self._answered: deque[float] = deque()  # when the sends of the last period ended
+        self._in_flight = 0
         self._turn = asyncio.Lock()
-
-    async def slot(self) -> None:
-        """Wait until one more send fits in the window, and count it."""
-        async with self._turn:
-            if len(self._sent) == self._sent.maxlen:
-                wait = self._sent[0] + self.period - time.monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            self._sent.append(time.monotonic())
+        self._ended = asyncio.Event()
 
     async def __aenter__(self) -> None:
-        await self.slot()
+        async with self._turn:
+            while True:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - self.period:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.limit:
+                    break
+                if self._answered:
+                    await asyncio.sleep(self._answered[0] + self.period - now)
+                else:  # every place is a send still on its way: wait for one to end
+                    self._ended.clear()
+                    await self._ended.wait()
+            self._in_flight += 1
 
     async def __aexit__(
         self,
@@ -53,4 +59,6 @@ class SendWindow:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self._in_flight -= 1
+        self._answered.append(time.monotonic())
+        self._ended.set()
