@@ -317,8 +317,10 @@ def profiled(pid: int, name: str) -> Iterator[None]:
         return
     out = PROFILE / f"{name}.txt"
     spy = subprocess.Popen(
-        ["py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw"]
-        + ["--subprocesses", "--output", str(out)],
+        [
+            *("py-spy", "record", "--pid", str(pid), "--rate", "250", "--format", "raw"),
+            *("--subprocesses", "--output", str(out)),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
