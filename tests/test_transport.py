@@ -1,4 +1,4 @@
-"""The Bot API over aiohttp (bot/transport.py), against the fake Bot API served over HTTP."""
+"""The Bot API over aiohttp (bot/process/transport.py), against the fake Bot API served over HTTP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.transport import AiohttpRequest
+from bot.process.transport import AiohttpRequest
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import TOKEN
 

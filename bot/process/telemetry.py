@@ -24,7 +24,7 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Job, JobQueue
 
-from bot.pacing import SendWindow
+from bot.process.pacing import SendWindow
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
@@ -104,7 +104,7 @@ class Metrics:
 class CountingRateLimiter(AIORateLimiter):
     """AIORateLimiter that counts each attempt's outcome: a message sent or an error by kind.
 
-    Its overall limit is `messages_per_second` in a sliding window (bot/pacing.py) rather
+    Its overall limit is `messages_per_second` in a sliding window (bot/process/pacing.py) rather
     than PTB's leaky bucket, which lets twice the limit into a burst's first second; the
     per-group limit (20 a minute) is PTB's own.
     """

@@ -11,10 +11,11 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import outbox
 from bot.db import Database
-from bot.notices import REGISTRY, Outgoing
-from bot.runtime import Runtime
-from bot.services import outbox, reach
+from bot.outbox.notices import REGISTRY, Outgoing
+from bot.process.runtime import Runtime
+from bot.services import reach
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
-    # Paced with the direct replies by the rate limiter's window (bot/pacing.py).
+    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py).
     wait = {"read_timeout": SEND_TIMEOUT}
     if out.edit_message_id is not None:
         await bot.edit_message_text(

@@ -6,7 +6,7 @@ it lets the whole rate through at once and then the rate every second more, so a
 hundreds (a day's surveys falling due together, the backlog after a restart) puts up to twice
 the limit into the first second and earns 429s, each of which stalls every request. Every
 send that names a chat therefore takes a place in a window instead: the rate limiter's
-overall limit (bot/telemetry.py), which direct replies and the outbox both pass through.
+overall limit (bot/process/telemetry.py), which direct replies and the outbox both pass through.
 """
 
 from __future__ import annotations
