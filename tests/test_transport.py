@@ -27,34 +27,35 @@ async def test_calls_uploads_and_faults_over_http(
         async with Bot(TOKEN, base_url=server.base_url, request=request) as bot:
             assert bot.username == "kefu_test_bot"  # getMe, on initialize
 
-            # JSON body: values keep their types; strings that look like numbers stay text.
-            await bot.send_message(
-                USER_ID,
-                "42",
-                reply_markup=InlineKeyboardMarkup.from_button(
-                    InlineKeyboardButton("ok", callback_data="1")
-                ),
+            # One JSON body: values keep their types, text that looks like a number stays text.
+            keyboard = InlineKeyboardMarkup.from_column(
+                [
+                    InlineKeyboardButton("是", callback_data="y:1"),
+                    InlineKeyboardButton("no", url="https://t.me/x"),
+                ]
             )
-            sent = fake.last_to(USER_ID)
-            assert sent is not None and sent.text == "42"
-            assert sent.reply_markup == {
-                "inline_keyboard": [[{"text": "ok", "callback_data": "1"}]]
+            await bot.send_message(USER_ID, "42", reply_markup=keyboard, disable_notification=True)
+            [call] = fake.calls("sendMessage")
+            assert call.params["chat_id"] == USER_ID and call.params["text"] == "42"
+            assert call.params["disable_notification"] is True
+            assert call.params["reply_markup"] == {
+                "inline_keyboard": [
+                    [{"text": "是", "callback_data": "y:1"}],
+                    [{"text": "no", "url": "https://t.me/x"}],
+                ]
             }
-            assert fake.calls("sendMessage")[-1].params["chat_id"] == USER_ID
 
-            # A file goes as multipart/form-data, bytes and name intact.
-            msg = await bot.send_document(
-                USER_ID, payload, filename='报表 "Q1".csv', caption="123", reply_to_message_id=7
+            # A file goes as multipart/form-data: bytes, a name with quotes and a backslash
+            # (aiohttp escapes them as quoted pairs), and the text fields beside it.
+            name = 'chart "May" \\ 五月.png'
+            photo = await bot.send_photo(
+                USER_ID, payload, filename=name, caption="07", parse_mode="HTML"
             )
-            assert msg.document is not None and msg.document.file_size == len(payload)
-            sent = fake.last_to(USER_ID)
-            assert sent is not None
-            assert (sent.filename, sent.file_bytes, sent.caption) == (
-                '报表 "Q1".csv',
-                payload,
-                "123",
-            )
-            assert sent.params["reply_parameters"] == {"message_id": 7}
+            assert photo.photo and photo.caption == "07"  # a string field stays a string
+            upload = fake.last_to(USER_ID)
+            assert upload is not None and upload.method == "sendPhoto"
+            assert (upload.filename, upload.file_bytes) == (name, payload)
+            assert upload.params["parse_mode"] == "HTML"
 
             # Error statuses become PTB's exceptions; transport failures its network errors.
             fake.fail("sendMessage", status=429, retry_after=3)
@@ -75,7 +76,7 @@ async def test_calls_uploads_and_faults_over_http(
             # Nothing is retried underneath: each failure was one call (the timed-out one
             # never reached the fake's books: `executed=False`).
             assert [c.status for c in fake.calls("sendMessage")] == [200, 429, 400, 0, 200]
-            assert [m.text for m in fake.sent_to(USER_ID)] == ["42", "123", "after"]
+            assert [m.text for m in fake.sent_to(USER_ID)] == ["42", "07", "after"]
 
 
 async def test_long_polling_over_http() -> None:
