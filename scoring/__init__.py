@@ -37,6 +37,7 @@ from scoring.refunds import (
 )
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
+    MEDIAN_REPLY_MINUTES_MAX,
     OPEN_OVER_5D_MAX,
     QUALITY_REFUND_RATE_MAX,
     REFUND_RATE_MAX,
@@ -50,6 +51,7 @@ from scoring.targets import (
 __all__ = [
     "ALL_SCORES",
     "DISPUTE_REFUND_RATE_MAX",
+    "MEDIAN_REPLY_MINUTES_MAX",
     "OPEN_OVER_5D_MAX",
     "PAY_SCHEMES",
     "PROPORTIONAL",

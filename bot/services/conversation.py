@@ -831,19 +831,6 @@ class Figures:
     awaiting_reply: int
     oldest_wait_minutes: float | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "customer_messages": self.customer_messages,
-            "replies": self.replies,
-            "median_reply_minutes": self.median_reply_minutes,
-            "awaiting_reply": self.awaiting_reply,
-            "oldest_wait_minutes": self.oldest_wait_minutes,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Figures:
-        return cls(**data)
-
 
 async def figures(db: Database, *, start: datetime, end: datetime, now: datetime) -> Figures:
     """The day [start, end): messages in, replies delivered, the median of waits that closed
