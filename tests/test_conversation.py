@@ -491,3 +491,23 @@ async def test_two_replicas_share_the_conversation_and_send_each_message_once(
     finally:
         await second.stop()
         await first.stop()
+
+
+async def test_a_survey_comment_and_an_edit_are_not_relayed_again(kefu: Kefu) -> None:
+    await agent_in_private(kefu)
+    number = await linked_ticket(kefu)
+    await kefu.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
+    survey = kefu.telegram.last_to(CUSTOMER.user_id)
+    assert survey is not None
+    await kefu.press_label(CUSTOMER, survey, "不满意")
+    sent = await kefu.say(CUSTOMER, "The courier was rude")  # the comment, to the team chat
+    assert [m.chat_id for m in sent if m.chat_id == AGENT.user_id] == []
+    assert await messages(kefu) == []
+    # A later message is relayed; editing it relays nothing more.
+    relayed = await kefu.say(CUSTOMER, "Also the box was wet")
+    assert sorted(m.chat_id for m in relayed) == [AGENT.user_id, CUSTOMER.user_id]
+    edited = kefu.updates.edit(kefu.updates.message(CUSTOMER.json, CUSTOMER.user_id, "x"), "y")
+    before = len(kefu.telegram.sent)
+    await kefu.process(edited)
+    assert kefu.telegram.sent[before:] == []
+    assert [m.text for m in await messages(kefu)] == ["Also the box was wet"]
