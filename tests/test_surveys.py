@@ -201,8 +201,12 @@ async def test_dissatisfied_alerts_the_team_and_keeps_the_comment(kefu: Kefu) ->
     assert f"tg://user?id={AGENT.user_id}" in (forwarded.text or "")
     [stored] = await surveys(kefu)
     assert stored.comment == "快递员态度很差，包裹被扔在门口"
-    # Only the next message is the comment; later chatter is not forwarded again.
-    assert await kefu.say(CUSTOMER, "还有别的事") == []
+    # Only the next message is the comment; a later one is conversation: relayed to the team
+    # as a message on a resolved ticket (README "Talking to customers"), not as a comment.
+    later = await kefu.say(CUSTOMER, "还有别的事")
+    assert [m.text for m in later if m.chat_id == TEAM_CHAT] == [
+        "<b>#1</b> · Chen · <i>ticket already resolved</i>\n还有别的事"
+    ]
     assert (await surveys(kefu))[0].comment == "快递员态度很差，包裹被扔在门口"
     shown_card = await card(kefu)
     assert "dissatisfied" in shown_card and "Customer comment: 快递员态度很差" in shown_card
