@@ -20,7 +20,6 @@ from bot.services import team
 from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from handlers import (
     digest,
-    edits,
     errors,
     followups,
     kpi,
@@ -29,6 +28,7 @@ from handlers import (
     observe,
     seen,
     start,
+    strays,
     tickets,
 )
 from handlers import surveys as survey_handlers
@@ -86,7 +86,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
-    edits.register(app)
+    strays.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)
@@ -95,6 +95,7 @@ def build_application(
     digest.register(app)
     kpi.register(app)
     membership.register(app)
+    strays.register_last(app)
     app.add_error_handler(errors.on_error)
     return app
 

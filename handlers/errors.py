@@ -10,7 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.db import DatabaseUnavailable
 from bot.i18n import _
-from handlers.common import Context, reply, runtime
+from handlers.common import Context, refuse, runtime
 from handlers.observe import log_fields
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,8 @@ async def on_error(update: object, context: Context) -> None:
         text = _("Sorry, something went wrong on my side. It has been logged; please try again.")
     if isinstance(update, Update):
         try:
-            await reply(update, text)
+            # A button's presser reads it as an alert; a group they pressed in never sees it.
+            await refuse(update, context, text)
         except Exception as exc:  # the chat may be the very thing that fails
             log.warning("could not tell the user about the failure: %s", exc, extra=fields)
         # PTB would otherwise go on to the next handler group: one failure would earn one

@@ -6,15 +6,18 @@ Every update here is shaped as Telegram shapes it and goes through the real Appl
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from bot.models import Role, Ticket
+from bot.models import Role, Ticket, TicketEvent
 from bot.services import team
+from tests.fakebot import CallbackAnswer, SentMessage
 from tests.harness import (
     AGENT,
     CUSTOMER,
+    CUSTOMER_EN,
     MANAGER,
     OTHER_GROUP,
     STRANGER,
@@ -116,4 +119,112 @@ async def test_an_edited_command_runs_nothing(kefu: Kefu, caplog: pytest.LogCapt
     said = kefu.updates.message(CUSTOMER.json, CUSTOMER.user_id, "hello")
     await kefu.process(said)
     assert await kefu.process(kefu.updates.edit(said, "/start")) == []
+    no_traceback(caplog)
+
+
+# ---------------------------------------------------------------- buttons
+
+
+def answer_to(kefu: Kefu, update: dict[str, Any]) -> CallbackAnswer:
+    answers = kefu.telegram.callback_answers
+    assert update["callback_query"]["id"] in answers, "the press was never answered"
+    return answers[update["callback_query"]["id"]]
+
+
+async def resolve_question(kefu: Kefu, chat: int) -> SentMessage:
+    """A ticket logged in `chat` and the message asking how #1 was resolved, with buttons."""
+    await kefu.say(AGENT, "/ticket Parcel broken order:A1", chat=chat)
+    return only(await kefu.say(AGENT, "/resolve 1", chat=chat))
+
+
+async def test_every_button_press_is_answered(kefu: Kefu, caplog: pytest.LogCaptureFixture) -> None:
+    question = await resolve_question(kefu, TEAM_CHAT)
+    presses = {
+        "garbage": kefu.updates.press(AGENT.json, message=question, data="\x00zz‮xx"),
+        "empty": kefu.updates.press(AGENT.json, message=question, data=""),
+        "game": kefu.updates.press(AGENT.json, message=question, game_short_name="snake"),
+        "inline": kefu.updates.press(
+            AGENT.json, inline_message_id="AAQBxyz", data="resolve:1:root"
+        ),
+        "unknown ticket": kefu.updates.press(AGENT.json, message=question, data="resolve:99:root"),
+        "stale survey": kefu.updates.press(
+            CUSTOMER_EN.json, message=question, data="sv:1:10:" + "0" * 20
+        ),
+    }
+    for update in presses.values():
+        assert await kefu.process(update) == []
+    answers = {name: answer_to(kefu, update) for name, update in presses.items()}
+    assert answers["garbage"].text == "This button no longer works."
+    assert answers["empty"].text == "This button no longer works."
+    assert answers["game"].text == "This button no longer works."
+    assert answers["inline"].text is None
+    assert answers["unknown ticket"].text == "There is no ticket #99."
+    assert answers["unknown ticket"].show_alert
+    assert answers["stale survey"].text == "This button is not valid."
+    [ticket] = await tickets_in_db(kefu)
+    assert ticket.status == "open"
+    no_traceback(caplog)
+
+
+async def test_a_refused_press_in_a_customer_group_is_an_alert_not_a_post(
+    kefu: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    question = await resolve_question(kefu, OTHER_GROUP)
+    posted = len(kefu.sent_to(OTHER_GROUP))
+
+    customer = kefu.updates.press(CUSTOMER_EN.json, message=question, data="resolve:1:root")
+    assert await kefu.process(customer) == []
+    refusal = answer_to(kefu, customer)
+    assert refusal.show_alert
+    assert (refusal.text or "").startswith("Sorry, this command is for the after-sales team.")
+
+    # The "Open #1" button of a follow-up shows team data: not in a customer group.
+    opened = kefu.updates.press(AGENT.json, message=question, data="followup:open:1")
+    assert await kefu.process(opened) == []
+    wrong_place = answer_to(kefu, opened)
+    assert wrong_place.show_alert
+    assert wrong_place.text == "Team data is shown only in the team chat or a private chat with me."
+
+    assert len(kefu.sent_to(OTHER_GROUP)) == posted
+    [ticket] = await tickets_in_db(kefu)
+    assert ticket.status == "open"
+    no_traceback(caplog)
+
+
+@pytest.mark.parametrize(
+    "edit_error",
+    [
+        "Bad Request: message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message",
+        "Bad Request: message to edit not found",
+        "Bad Request: message can't be edited",
+    ],
+)
+async def test_a_resolve_button_resolves_whatever_the_keyboard_edit_does(
+    kefu: Kefu, caplog: pytest.LogCaptureFixture, edit_error: str
+) -> None:
+    question = await resolve_question(kefu, TEAM_CHAT)
+    kefu.telegram.fail("editMessageReplyMarkup", status=400, description=edit_error)
+    press = kefu.updates.press(AGENT.json, message=question, data="resolve:1:root")
+    sent = only(await kefu.process(press))
+    assert sent.text is not None and sent.text.startswith("#1 resolved (quality 10).")
+    assert answer_to(kefu, press).text is None
+    [ticket] = await tickets_in_db(kefu)
+    assert (ticket.status, ticket.quality) == ("resolved", 10)
+    no_traceback(caplog)
+
+
+async def test_a_double_tap_resolves_once(kefu: Kefu, caplog: pytest.LogCaptureFixture) -> None:
+    question = await resolve_question(kefu, TEAM_CHAT)
+    first = kefu.updates.press(AGENT.json, message=question, data="resolve:1:noroot")
+    second = kefu.updates.press(AGENT.json, message=question, data="resolve:1:root")
+    sent = await kefu.burst([first, second])
+    assert [m.text.split("\n")[0] for m in sent if m.text] == ["#1 resolved (quality 8)."]
+    assert answer_to(kefu, first).text is None
+    assert answer_to(kefu, second).text == "Ticket #1 is already resolved."
+    async with kefu.runtime.db.transaction() as session:
+        events = await session.exec(select(TicketEvent).where(TicketEvent.kind == "resolved"))
+        assert len(list(events)) == 1
+    [ticket] = await tickets_in_db(kefu)
+    assert ticket.quality == 8
     no_traceback(caplog)

@@ -197,6 +197,33 @@ class UpdateFactory:
         }
         return self._update("callback_query", query)
 
+    def press(
+        self,
+        user: JSON,
+        *,
+        message: JSON | SentMessage | None = None,
+        data: str | None = None,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
+    ) -> JSON:
+        """Any button press Telegram may send: on a chat message or an inline message (which
+        carries no message, only its id), with data, empty data or a game's short name."""
+        query: JSON = {"id": f"cbq-{next(self._query_ids)}", "from": dict(user)}
+        if message is not None:
+            msg = _message_dict(message)
+            query["message"] = msg
+            query["chat_instance"] = f"ci{msg['chat']['id']}"
+        else:
+            query["chat_instance"] = f"ci-inline-{user['id']}"
+        for key, value in (
+            ("inline_message_id", inline_message_id),
+            ("data", data),
+            ("game_short_name", game_short_name),
+        ):
+            if value is not None:
+                query[key] = value
+        return self._update("callback_query", query)
+
     def _update(self, kind: str, payload: JSON) -> JSON:
         update = {"update_id": self.next_update_id(), kind: payload}
         if self.telegram is not None:
