@@ -5,6 +5,7 @@ Every update here is shaped as Telegram shapes it and goes through the real Appl
 
 from __future__ import annotations
 
+import io
 import logging
 from typing import Any
 
@@ -228,3 +229,29 @@ async def test_a_double_tap_resolves_once(kefu: Kefu, caplog: pytest.LogCaptureF
     [ticket] = await tickets_in_db(kefu)
     assert ticket.quality == 8
     no_traceback(caplog)
+
+
+# ---------------------------------------------------------------- logs
+
+
+async def test_user_text_reaches_the_log_escaped_and_cut(
+    kefu: Kefu, logging_as_kefu_run: io.StringIO
+) -> None:
+    question = await resolve_question(kefu, TEAM_CHAT)
+    # 64 bytes is all Telegram lets a button carry, but an update from anywhere may carry more.
+    data = "x\x00y\u202eevil\nFAKE LINE" + "z" * 500
+    press = kefu.updates.press(AGENT.json, message=question, data=data)
+    await kefu.process(press)
+    assert answer_to(kefu, press).text == "This button no longer works."
+
+    written = logging_as_kefu_run.getvalue()
+    [line] = [x for x in written.splitlines() if "button nobody handles" in x]
+    # No raw NUL or override anywhere (the library's own debug lines included), and the
+    # newline forged no line.
+    assert "\x00" not in written and "\u202e" not in written
+    assert "\nFAKE LINE" not in written
+    # repr() escapes the NUL and the newline itself; the override it leaves raw is escaped
+    # here, and the 200-character cut keeps the line short.
+    assert "x\\x00y\\u202eevil\\nFAKE LINE" in line
+    assert "zzz…(+" in line and "chars)" in line
+    assert len(line) < 400
