@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 from bot.services import team
 from bot.services.errors import InvalidInput, KefuError
 from bot.services.team import SeenUser

@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 from bot.services import metrics, orders, ratings, refunds
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.metrics import AgentScore

@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (the tables to truncate)
-from bot import clock, logs, migrate
+from bot import clock, migrate
+from bot.process import logs
 from tests.harness import TOKEN, Kefu, settings_for
 from tests.pg_private import private_postgres  # noqa: F401  (a fixture: a server to stop)
 from tests.scratch_pg import ScratchDatabase, scratch_database

@@ -16,8 +16,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatcher import deliver_due
-from bot.runtime import Runtime
+from bot.outbox.dispatcher import deliver_due
+from bot.process.runtime import Runtime
 from tests.fakebot import FakeRequest, FakeTelegram, SentMessage, UpdateFactory
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
