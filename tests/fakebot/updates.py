@@ -10,8 +10,10 @@ from typing import Any
 
 from telegram import Bot, Update
 
-from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage
+from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage, chat_member
 
+# The user Telegram shows as the sender of what a chat (not a person) says.
+GROUP_ANONYMOUS_BOT = 1087968824
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
 
 
@@ -223,6 +225,52 @@ class UpdateFactory:
             if value is not None:
                 query[key] = value
         return self._update("callback_query", query)
+
+    def chat_migration(self, user: JSON, old_chat_id: int, new_chat_id: int) -> list[JSON]:
+        """The two service messages of a group upgraded to a supergroup: in the old group
+        (from the user who upgraded it) and the first message of the new supergroup (from
+        Telegram's anonymous "Group" bot on behalf of the chat)."""
+        old_chat = {**self._chat(user, old_chat_id, None), "type": "group"}
+        new_chat = {"id": new_chat_id, "type": "supergroup", "title": old_chat.get("title", "")}
+        self._chats[new_chat_id] = new_chat
+        now = int(time.time())
+        in_old: JSON = {
+            "message_id": self._next_message_id(old_chat_id),
+            "from": dict(user),
+            "chat": old_chat,
+            "date": now,
+            "migrate_to_chat_id": new_chat_id,
+        }
+        in_new: JSON = {
+            "message_id": self._next_message_id(new_chat_id),
+            "from": {
+                "id": GROUP_ANONYMOUS_BOT,
+                "is_bot": True,
+                "first_name": "Group",
+                "username": "GroupAnonymousBot",
+            },
+            "sender_chat": dict(new_chat),
+            "chat": dict(new_chat),
+            "date": now,
+            "migrate_from_chat_id": old_chat_id,
+        }
+        return [self._update("message", in_old), self._update("message", in_new)]
+
+    def my_chat_member(
+        self, chat_id: int, by: JSON, bot_user: JSON, *, old_status: str, new_status: str
+    ) -> JSON:
+        """Telegram telling the bot its own membership of `chat_id` changed (removed, added)."""
+        chat = self._chats.get(chat_id) or {"id": chat_id, "type": "supergroup", "title": ""}
+        return self._update(
+            "my_chat_member",
+            {
+                "chat": dict(chat),
+                "from": dict(by),
+                "date": int(time.time()),
+                "old_chat_member": chat_member(old_status, bot_user),
+                "new_chat_member": chat_member(new_status, bot_user),
+            },
+        )
 
     def _update(self, kind: str, payload: JSON) -> JSON:
         update = {"update_id": self.next_update_id(), kind: payload}
