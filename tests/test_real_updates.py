@@ -306,15 +306,23 @@ async def team_chat(kefu: Kefu) -> int | None:
     return await team.team_chat_id(kefu.runtime.db)
 
 
+async def upgraded_with_an_escalation_queued(db_url: str, telegram: FakeTelegram) -> Kefu:
+    """The team in a basic group, an escalation queued for it, and then Telegram upgrades
+    the group (nothing told to the bot yet; what it recorded so far is cleared)."""
+    kefu = await team_in_a_basic_group(db_url, telegram)
+    await kefu.say(MANAGER, "/help")  # a private chat, so the managers can be written to
+    assert await escalation_queued(kefu, OLD_GROUP) == 1
+    telegram.migrate(OLD_GROUP, SUPERGROUP)
+    telegram.clear()
+    return kefu
+
+
 async def test_the_team_chat_follows_an_upgrade_first_seen_as_a_send_error(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     telegram = FakeTelegram()
-    kefu = await team_in_a_basic_group(db_url, telegram)
+    kefu = await upgraded_with_an_escalation_queued(db_url, telegram)
     try:
-        assert await escalation_queued(kefu, OLD_GROUP) == 1
-        telegram.migrate(OLD_GROUP, SUPERGROUP)
-        telegram.clear()
         await kefu.deliver()
         to_old = [c for c in telegram.calls() if c.params.get("chat_id") == OLD_GROUP]
         assert [c.status for c in to_old] == [400]  # the one try that taught us the move
@@ -368,12 +376,8 @@ async def test_the_team_chat_follows_an_upgrade_first_seen_as_a_service_message(
     db_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     telegram = FakeTelegram()
-    kefu = await team_in_a_basic_group(db_url, telegram)
+    kefu = await upgraded_with_an_escalation_queued(db_url, telegram)
     try:
-        await kefu.say(MANAGER, "/help")  # a private chat, so the managers can be written to
-        assert await escalation_queued(kefu, OLD_GROUP) == 1
-        telegram.clear()
-        telegram.migrate(OLD_GROUP, SUPERGROUP)
         in_old, in_new = kefu.updates.chat_migration(MANAGER.json, OLD_GROUP, SUPERGROUP)
         sent = await kefu.process(in_old)  # delivers what is queued, to the new id
         assert [m.chat_id for m in sent] == [SUPERGROUP]

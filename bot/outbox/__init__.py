@@ -148,7 +148,10 @@ async def cancel(session: AsyncSession, key_prefix: str) -> int:
     """Drop messages not yet sent whose key starts with `key_prefix` (e.g. a resolved ticket's follow-ups)."""
     result = await session.exec(  # type: ignore[call-overload]
         update(Outbox)
-        .where(col(Outbox.dedupe_key).startswith(key_prefix), Outbox.status == "pending")
+        .where(
+            col(Outbox.dedupe_key).startswith(key_prefix),
+            col(Outbox.status).in_(["pending", HELD]),
+        )
         .values(status="cancelled")
     )
     return int(result.rowcount or 0)

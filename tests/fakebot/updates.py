@@ -30,6 +30,12 @@ def command_entities(text: str) -> list[JSON]:
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}]
 
 
+def _with(target: JSON, **optional: Any) -> JSON:
+    """`target` with the optional fields that have a value (Telegram omits the others)."""
+    target.update({key: value for key, value in optional.items() if value is not None})
+    return target
+
+
 def _message_dict(message: JSON | SentMessage) -> JSON:
     """Accept a SentMessage, a Message dict or an update dict holding a message."""
     if isinstance(message, SentMessage):
@@ -77,14 +83,7 @@ class UpdateFactory:
     ) -> JSON:
         """A (non-bot) User object."""
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
-        for key, value in (
-            ("last_name", last_name),
-            ("username", username),
-            ("language_code", language_code),
-        ):
-            if value is not None:
-                user[key] = value
-        return user
+        return _with(user, last_name=last_name, username=username, language_code=language_code)
 
     @staticmethod
     def private_chat(user: JSON) -> JSON:
@@ -217,13 +216,12 @@ class UpdateFactory:
             query["chat_instance"] = f"ci{msg['chat']['id']}"
         else:
             query["chat_instance"] = f"ci-inline-{user['id']}"
-        for key, value in (
-            ("inline_message_id", inline_message_id),
-            ("data", data),
-            ("game_short_name", game_short_name),
-        ):
-            if value is not None:
-                query[key] = value
+        _with(
+            query,
+            inline_message_id=inline_message_id,
+            data=data,
+            game_short_name=game_short_name,
+        )
         return self._update("callback_query", query)
 
     def chat_migration(self, user: JSON, old_chat_id: int, new_chat_id: int) -> list[JSON]:
