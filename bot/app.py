@@ -14,6 +14,7 @@ from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
+from bot.process.readable import ReadableUpdates
 from bot.process.runtime import Runtime
 from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from bot.process.transport import AiohttpRequest
@@ -89,7 +90,10 @@ def build_application(
         request = AiohttpRequest()
         get_updates_request = get_updates_request or AiohttpRequest(connection_pool_size=1)
     # Tests plug their fake Bot API in here.
-    builder = builder.request(request).get_updates_request(get_updates_request or request)
+    # An update the library cannot read must not stall the poller (bot/process/readable.py).
+    builder = builder.request(request).get_updates_request(
+        ReadableUpdates(get_updates_request or request)
+    )
     app = builder.build()
     app.bot_data["runtime"] = Runtime(
         settings=settings,

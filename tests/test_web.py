@@ -21,6 +21,7 @@ from bot.models import Ticket
 from bot.process import logs
 from bot.process.web import MAX_BODY_BYTES, make_app, parse_listen, start_server
 from tests.fakebot import FakeRequest, FakeTelegram
+from tests.fakebot.updates import OLD_API_POLL
 from tests.harness import AGENT, TEAM_CHAT, TOKEN, Kefu, settings_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
@@ -221,31 +222,17 @@ async def test_json_log_lines_carry_ids_and_never_the_token(
     assert "leaked? *** and ***" in text
 
 
-# A poll as a Bot API server older than the library's sends it: its options lack a field
-# python-telegram-bot requires, so Update.de_json fails on the whole update.
-OLD_POLL = {
-    "id": "5301",
-    "question": "Which courier?",
-    "options": [{"text": "SF", "voter_count": 1}, {"text": "YTO", "voter_count": 0}],
-    "total_voter_count": 1,
-    "is_closed": False,
-    "is_anonymous": True,
-    "type": "regular",
-    "allows_multiple_answers": False,
-}
-
-
 async def test_an_update_the_library_cannot_read_is_logged_and_taken(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
-    update = {"update_id": 9_000_001, "poll": OLD_POLL}
+    update = {"update_id": 9_000_001, "poll": OLD_API_POLL}
     with caplog.at_level(logging.WARNING):
         response = await served.http.post(HOOK_PATH, json=update, headers=SECRET_HEADER)
     # 200: a 400 would make Telegram deliver it again and again.
     assert response.status_code == 200
     assert served.kefu.app.update_queue.empty()
     [skipped] = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
-    assert skipped.startswith("webhook update 9000001 could not be read and is skipped (TypeError")
+    assert skipped.startswith("update 9000001 could not be read and is skipped (TypeError")
     assert skipped.endswith("it carries poll")
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 

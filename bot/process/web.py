@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.web
-from telegram import Update
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot.config import ConfigError
+from bot.process import readable
 from bot.process.runtime import Runtime
 from bot.process.telemetry import CONTENT_TYPE
 from bot.services import health, tickets
@@ -108,19 +108,9 @@ class WebhookHandler(_Base):
             log.warning("webhook request from %s refused: not an update", self.request.remote_ip)
             self._json(HTTPStatus.BAD_REQUEST, {"error": "not a Telegram update"})
             return
-        try:
-            update = Update.de_json(data, self.bot_app.bot)
-        except Exception as exc:
-            # An update of a Bot API version the library does not know (a poll with fields
-            # it lacks, say). A 400 would make Telegram send it again forever: say what
-            # could not be read, and take it.
-            log.warning(
-                "webhook update %s could not be read and is skipped (%s: %s); it carries %s",
-                data["update_id"],
-                type(exc).__name__,
-                exc,
-                ", ".join(sorted(key for key in data if key != "update_id")) or "nothing else",
-            )
+        update = readable.parse(data, self.bot_app.bot)
+        if update is None:
+            # Logged by `parse`. A 400 would make Telegram send it again forever: take it.
             self._json(HTTPStatus.OK, {})
             return
         await self.bot_app.update_queue.put(update)

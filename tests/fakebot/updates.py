@@ -12,6 +12,18 @@ from telegram import Bot, Update
 
 from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage, chat_member
 
+# A poll as a Bot API server older than python-telegram-bot sends it: its options lack a
+# field the library requires (`persistent_id`), so Update.de_json fails on the whole update.
+OLD_API_POLL: JSON = {
+    "id": "5301",
+    "question": "Which courier?",
+    "options": [{"text": "SF", "voter_count": 1}, {"text": "YTO", "voter_count": 0}],
+    "total_voter_count": 1,
+    "is_closed": False,
+    "is_anonymous": True,
+    "type": "regular",
+    "allows_multiple_answers": False,
+}
 # The user Telegram shows as the sender of what a chat (not a person) says.
 GROUP_ANONYMOUS_BOT = 1087968824
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
