@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError
+from telegram.error import ChatMigrated, Forbidden, NetworkError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.db import DatabaseUnavailable
 from bot.i18n import _
+from bot.services import reach
 from handlers.common import Context, refuse, runtime
 from handlers.observe import log_fields
 
@@ -26,6 +27,16 @@ async def on_error(update: object, context: Context) -> None:
         chat = update.effective_chat
         user = update.effective_user
         where = f"update {update.update_id} chat {chat.id if chat else '-'} user {user.id if user else '-'}"
+    if isinstance(error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
+        # An update from a group Telegram has just upgraded: the reply found the group gone.
+        # Follow the move (the team chat too); the next message comes from the new chat.
+        log.warning("%s: the chat is now %s", where, error.new_chat_id, extra=fields)
+        await reach.chat_moved(
+            runtime(context).db,
+            old_chat_id=update.effective_chat.id,
+            new_chat_id=error.new_chat_id,
+        )
+        raise ApplicationHandlerStop
     if isinstance(error, DatabaseUnavailable):
         log.warning(
             "database unavailable while handling %s: %s", where or "a job", error, extra=fields

@@ -482,3 +482,21 @@ async def test_held_over_a_day_the_managers_get_a_list_instead(
     await kefu.deliver()
     assert escalations(kefu, TEAM_CHAT) == []
     no_traceback(caplog)
+
+
+async def test_the_team_chat_follows_an_upgrade_first_seen_when_replying(
+    db_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram = FakeTelegram()
+    kefu = await team_in_a_basic_group(db_url, telegram)
+    try:
+        # Sent in the group just before Telegram upgraded it; the reply finds it moved.
+        late = kefu.updates.message(AGENT.json, OLD_GROUP, "/tickets")
+        telegram.migrate(OLD_GROUP, SUPERGROUP)
+        assert await kefu.process(late) == []
+        assert await team_chat(kefu) == SUPERGROUP
+        answer = only(await kefu.say(AGENT, "/tickets", chat=SUPERGROUP))
+        assert answer.text == "No tickets here."
+    finally:
+        await kefu.stop()
+    no_traceback(caplog)
