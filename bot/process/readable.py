@@ -55,25 +55,14 @@ class ReadableUpdates(BaseRequest):
     async def shutdown(self) -> None:
         await self._inner.shutdown()
 
-    async def do_request(
+    async def do_request(  # type: ignore[override]
         self,
         url: str,
         method: str,
         request_data: RequestData | None = None,
-        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
-        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        **timeouts: ODVInput[float],  # read_, write_, connect_, pool_timeout, passed on as given
     ) -> tuple[int, bytes]:
-        status, payload = await self._inner.do_request(
-            url,
-            method,
-            request_data,
-            read_timeout=read_timeout,
-            write_timeout=write_timeout,
-            connect_timeout=connect_timeout,
-            pool_timeout=pool_timeout,
-        )
+        status, payload = await self._inner.do_request(url, method, request_data, **timeouts)
         if status == 200 and url.endswith("/getUpdates"):
             payload = _readable(payload)
         return status, payload
