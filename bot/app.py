@@ -16,8 +16,9 @@ from bot.concurrency import InFlightQueue, PerPersonOrder
 from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.runtime import Runtime
+from bot.sending import RetryingRateLimiter
 from bot.services import team
-from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
+from bot.telemetry import CountingJobQueue, Metrics
 from handlers import (
     digest,
     errors,
@@ -57,7 +58,8 @@ def build_application(
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
-        .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
+        # Every Bot API call is retried in place through Telegram's bad moments (bot/sending.py).
+        .rate_limiter(RetryingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
         .job_queue(CountingJobQueue(metrics))
         # Side by side, one person's in order; off the queue only when it can start, so the
         # poller confirms to Telegram no more than is being handled (bot/concurrency.py).

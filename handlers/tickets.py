@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
-from bot import clock
+from bot import clock, notices
 from bot.i18n import N_, _
 from bot.models import Category, Role
+from bot.notices import Notice, Outgoing
+from bot.runtime import Runtime
 from bot.services import flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
@@ -23,6 +27,7 @@ from handlers.common import (
     Where,
     command,
     esc,
+    handled_with_work,
     local_time,
     named_member,
     reply,
@@ -48,6 +53,7 @@ def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
 
 
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
+    handled_with_work(context)  # tickets.create marked the update handled with the ticket
     log.info("ticket #%s logged", ticket.number, extra=log_fields(update, ticket=ticket.number))
     link = create_deep_linked_url(context.bot.username, ticket.link_token)
     if ticket.customer_linked:
@@ -57,16 +63,37 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
             "Ticket #%(number)s logged (%(category)s).\n"
             "Forward this link to the customer so they can follow the ticket and rate the service:\n%(link)s"
         )
-    await reply(
-        update,
-        text
-        % {
-            "number": ticket.number,
-            "category": render.category_name(ticket.category),
-            "customer": esc(ticket.customer_name or ""),
-            "link": link,
-        },
-    )
+    text %= {
+        "number": ticket.number,
+        "category": render.category_name(ticket.category),
+        "customer": esc(ticket.customer_name or ""),
+        "link": link,
+    }
+    try:
+        await reply(update, text)
+    except TelegramError as error:
+        # Retried in place already (bot/sending.py). Without this message the agent never
+        # sees the link and logs the ticket again: the outbox keeps at it for hours, or
+        # says why not, naming the ticket.
+        log.warning(
+            "ticket #%s logged, but its acknowledgement failed (%s); queued to send again",
+            ticket.number,
+            error,
+            extra=log_fields(update, ticket=ticket.number),
+        )
+        message = update.effective_message
+        if message is not None:
+            await tickets.queue_acknowledgement(
+                runtime(context).db,
+                number=ticket.number,
+                update_id=update.update_id,
+                chat_id=message.chat_id,
+                text=text,
+            )
+
+
+async def _render_acknowledgement(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(payload["text"])  # rendered in the team's language when it was logged
 
 
 @command(role=Role.AGENT)
@@ -97,7 +124,12 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
         return
     new = parse.new_ticket(text, rt.settings.team.tz)
     created = await tickets.create(
-        rt.db, creator_id=caller.user_id, new=new, customer=customer, origin_chat_id=caller.chat_id
+        rt.db,
+        creator_id=caller.user_id,
+        new=new,
+        customer=customer,
+        origin_chat_id=caller.chat_id,
+        update_id=update.update_id,
     )
     await _logged(update, context, created)
 
@@ -179,6 +211,7 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
             new=new,
             customer=customer,
             origin_chat_id=caller.chat_id,
+            update_id=update.update_id,
         )
         await _logged(update, context, created)
 
@@ -383,6 +416,9 @@ def _first(args: list[str] | None) -> str:
     if not args:
         raise InvalidInput(N_("Give the ticket number, e.g. 12 or #12."))
     return args[0]
+
+
+notices.register(Notice(tickets.ACKNOWLEDGEMENT_KIND, render=_render_acknowledgement))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
