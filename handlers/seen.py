@@ -64,6 +64,6 @@ async def finished(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(TypeHandler(Update, skip_redelivered), group=-2)
-    app.add_handler(TypeHandler(Update, record), group=-1)
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=-3)
+    app.add_handler(TypeHandler(Update, record), group=-2)
     app.add_handler(TypeHandler(Update, finished), group=FINISHED_GROUP)

@@ -11,11 +11,12 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
-from bot import clock, notices
+from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
-from bot.notices import Notice, Outgoing
-from bot.runtime import Runtime
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
 from bot.services import flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
@@ -30,9 +31,9 @@ from handlers.common import (
     handled_with_work,
     local_time,
     named_member,
+    replied_user,
     reply,
     runtime,
-    seen_user,
 )
 from handlers.observe import log_fields
 
@@ -43,13 +44,12 @@ TICKET_FLOW = "ticket"
 
 def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
     """`/ticket` sent as a reply in a group links the person replied to."""
-    message = update.effective_message
-    if caller.private or message is None or message.reply_to_message is None:
+    if caller.private:
         return None
-    author = message.reply_to_message.from_user
-    if author is None or author.is_bot or author.id == caller.user_id:
+    author = replied_user(update)
+    if author is None or author.user_id == caller.user_id:
         return None
-    return seen_user(author, None)
+    return author
 
 
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
@@ -72,7 +72,7 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     try:
         await reply(update, text)
     except TelegramError as error:
-        # Retried in place already (bot/sending.py). Without this message the agent never
+        # Retried in place already (bot/process/sending.py). Without this message the agent never
         # sees the link and logs the ticket again: the outbox keeps at it for hours, or
         # says why not, naming the ticket.
         log.warning(

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, outbox
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
-from bot.services import batching, outbox, surveys, team, updates
+from bot.services import batching, surveys, team, updates
 from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert

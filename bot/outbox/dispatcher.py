@@ -11,12 +11,13 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import outbox
 from bot.db import Database
-from bot.notices import REGISTRY, Outgoing
-from bot.pacing import SendWindow
-from bot.runtime import Runtime
-from bot.sending import PATIENCE, QUEUED
-from bot.services import outbox, reach
+from bot.outbox.notices import REGISTRY, Outgoing
+from bot.outbox.pacing import SendWindow
+from bot.process.runtime import Runtime
+from bot.process.sending import PATIENCE, QUEUED
+from bot.services import reach
 
 log = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
     # Failures are retried by the outbox, with a record that survives restarts; flood
-    # limits in place (bot/sending.py).
+    # limits in place (bot/process/sending.py).
     wait: dict[str, Any] = {"read_timeout": SEND_TIMEOUT, "rate_limit_args": QUEUED}
     if out.edit_message_id is not None:
         await bot.edit_message_text(

@@ -17,7 +17,7 @@ limiter every call passes through, whatever transport carries it:
 - a refusal (403 Forbidden, 400 BadRequest, 401): never retried, nothing will change.
 
 `[telegram] send_retries` bounds each kind (flood limits, failures). The outbox
-(bot/dispatcher.py) keeps its own record of attempts and back-off across hours and
+(bot/outbox/dispatcher.py) keeps its own record of attempts and back-off across hours and
 restarts, so its sends say `rate_limit_args=QUEUED` and are retried in place only for flood
 limits. A reply still failing after its retries is queued in the outbox by its handler
 (`handlers.common.reply`), which goes on for hours and logs when it gives up.
@@ -34,7 +34,7 @@ from typing import Any
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from bot.telemetry import SEND_METHODS, CountingRateLimiter, Metrics
+from bot.process.telemetry import SEND_METHODS, CountingRateLimiter, Metrics
 
 log = logging.getLogger(__name__)
 
