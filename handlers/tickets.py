@@ -17,6 +17,7 @@ from bot.models import Category, Role
 from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
+from bot.process.sending import transient
 from bot.services import flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
@@ -72,14 +73,23 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     try:
         await reply(update, text)
     except TelegramError as error:
-        # Retried in place already (bot/process/sending.py). Without this message the agent never
-        # sees the link and logs the ticket again: the outbox keeps at it for hours, or
-        # says why not, naming the ticket.
+        fields = log_fields(update, ticket=ticket.number)
+        if not transient(error):  # refused (blocked, removed from the chat): final
+            log.warning(
+                "ticket #%s logged, but Telegram refused its acknowledgement (%s)",
+                ticket.number,
+                error,
+                extra=fields,
+            )
+            raise
+        # Retried in place already (bot/process/sending.py). Without this message the agent
+        # never sees the link and logs the ticket again: the outbox keeps at it for hours,
+        # or says why not, naming the ticket.
         log.warning(
             "ticket #%s logged, but its acknowledgement failed (%s); queued to send again",
             ticket.number,
             error,
-            extra=log_fields(update, ticket=ticket.number),
+            extra=fields,
         )
         message = update.effective_message
         if message is not None:

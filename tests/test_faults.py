@@ -265,7 +265,7 @@ async def test_a_slow_acknowledgement_is_waited_for_not_raced(bot: Kefu) -> None
     assert len(bot.telegram.calls("sendMessage")) == 1
 
 
-async def test_an_acknowledgement_telegram_keeps_refusing_goes_through_the_outbox(
+async def test_an_acknowledgement_telegram_keeps_failing_goes_through_the_outbox(
     bot: Kefu, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Retries in place are off here (send_retries = 0): the first failure hands it over.

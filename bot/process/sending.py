@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 from bot.process.telemetry import SEND_METHODS, CountingRateLimiter, Metrics
 
@@ -59,11 +59,11 @@ QUEUED = InPlace(failures=False)
 
 
 def transient(error: Exception) -> bool:
-    """A failure that trying again can cure: Telegram erring, the network, a late answer.
-
-    BadRequest and TimedOut are NetworkError subclasses: a BadRequest is a refusal.
-    """
-    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    """A failure that trying again can cure: a flood limit, Telegram erring, the network, a
+    late answer; not a refusal. (BadRequest and TimedOut are NetworkError subclasses.)"""
+    return isinstance(error, RetryAfter) or (
+        isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+    )
 
 
 class RetryingRateLimiter(CountingRateLimiter):
