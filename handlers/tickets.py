@@ -53,8 +53,23 @@ def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
     return author
 
 
+async def _log(
+    update: Update, context: Context, caller: Caller, new: NewTicket, customer: SeenUser | None
+) -> None:
+    """Log the ticket, the update counting as handled in the same transaction; then say so."""
+    created = await tickets.create(
+        runtime(context).db,
+        creator_id=caller.user_id,
+        new=new,
+        customer=customer,
+        origin_chat_id=caller.chat_id,
+        update_id=update.update_id,
+    )
+    handled_with_work(context)
+    await _logged(update, context, created)
+
+
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
-    handled_with_work(context)  # tickets.create marked the update handled with the ticket
     log.info("ticket #%s logged", ticket.number, extra=log_fields(update, ticket=ticket.number))
     link = create_deep_linked_url(context.bot.username, ticket.link_token)
     if ticket.customer_linked:
@@ -132,16 +147,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
             update, _("New ticket. What is the problem? Describe it in one message (or /cancel).")
         )
         return
-    new = parse.new_ticket(text, rt.settings.team.tz)
-    created = await tickets.create(
-        rt.db,
-        creator_id=caller.user_id,
-        new=new,
-        customer=customer,
-        origin_chat_id=caller.chat_id,
-        update_id=update.update_id,
-    )
-    await _logged(update, context, created)
+    await _log(update, context, caller, parse.new_ticket(text, rt.settings.team.tz), customer)
 
 
 @command(role=Role.AGENT)
@@ -215,15 +221,7 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
             category=Category(done.data.get("category") or Category.OTHER),
             order_ref=answer.strip() if answer else None,
         )
-        created = await tickets.create(
-            rt.db,
-            creator_id=caller.user_id,
-            new=new,
-            customer=customer,
-            origin_chat_id=caller.chat_id,
-            update_id=update.update_id,
-        )
-        await _logged(update, context, created)
+        await _log(update, context, caller, new, customer)
 
 
 @command(role=Role.AGENT)

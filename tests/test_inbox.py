@@ -64,6 +64,13 @@ async def dies_while_handling(
     await kefu.runtime.db.dispose()
 
 
+async def doomed(db_url: str, telegram: FakeTelegram) -> Kefu:
+    """A process that will die: its claims name a process of this host that is gone."""
+    kefu = Kefu(settings_for(db_url), telegram)
+    kefu.runtime.instance = dead_instance()
+    return await kefu.start()
+
+
 async def restarted(db_url: str, telegram: FakeTelegram) -> Kefu:
     """A new process on the same database and bot: it frees a dead predecessor's claims."""
     return await Kefu(settings_for(db_url), telegram).start()
@@ -77,9 +84,7 @@ async def test_an_update_whose_process_died_after_its_ticket_is_not_logged_twice
     db_url: str,
 ) -> None:
     telegram = FakeTelegram()
-    first = Kefu(settings_for(db_url), telegram)
-    first.runtime.instance = dead_instance()
-    await first.start()
+    first = await doomed(db_url, telegram)
     update = first.updates.message(AGENT.json, TEAM_CHAT, "/ticket Parcel lost order:L1")
 
     async def ticket_written() -> bool:
@@ -101,9 +106,7 @@ async def test_an_update_whose_process_died_before_its_work_is_handled_again(
     db_url: str,
 ) -> None:
     telegram = FakeTelegram()
-    first = Kefu(settings_for(db_url), telegram)
-    first.runtime.instance = dead_instance()
-    await first.start()
+    first = await doomed(db_url, telegram)
     # A guided /ticket at its last step: the Skip button answers first, then logs.
     await first.say(AGENT, "/ticket", chat=TEAM_CHAT)
     [categories] = await first.say(AGENT, "Screen cracked", chat=TEAM_CHAT)
