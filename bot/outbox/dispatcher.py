@@ -14,7 +14,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot import outbox
 from bot.db import Database
 from bot.outbox.notices import REGISTRY, Outgoing
-from bot.outbox.pacing import SendWindow
 from bot.process.runtime import Runtime
 from bot.process.sending import PATIENCE, QUEUED
 from bot.services import reach
@@ -25,7 +24,6 @@ log = logging.getLogger(__name__)
 # that two replicas in one process (the scale-out test) really run side by side; replicas
 # are kept apart by the claims.
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
-_windows: weakref.WeakKeyDictionary[Database, SendWindow] = weakref.WeakKeyDictionary()
 
 
 # How long a queued message waits for Telegram's answer: a send that timed out may still
@@ -70,7 +68,6 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         if outgoing is None or item.chat_id is None:
             await outbox.mark_sent(rt.db, item.id, message_id=None)
             return 0
-        await _windows.setdefault(rt.db, SendWindow()).slot()
         message_id = await _send(bot, item.chat_id, outgoing)
     except RetryAfter as exc:
         retry = (
@@ -155,7 +152,8 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
-    # Failures are retried by the outbox, with a record that survives restarts; flood
+    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py);
+    # failures are retried by the outbox, with a record that survives restarts, flood
     # limits in place (bot/process/sending.py).
     wait: dict[str, Any] = {"read_timeout": SEND_TIMEOUT, "rate_limit_args": QUEUED}
     if out.edit_message_id is not None:

@@ -69,8 +69,8 @@ def transient(error: Exception) -> bool:
 class RetryingRateLimiter(CountingRateLimiter):
     """The rate limiter every Bot API call passes: counts, paces, and retries in place."""
 
-    def __init__(self, metrics: Metrics, *, max_retries: int) -> None:
-        super().__init__(metrics, max_retries=max_retries)
+    def __init__(self, metrics: Metrics, *, messages_per_second: int, max_retries: int) -> None:
+        super().__init__(metrics, messages_per_second=messages_per_second, max_retries=max_retries)
         self.retries = max_retries
 
     async def process_request(
