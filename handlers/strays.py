@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandl
 from bot.i18n import _
 from handlers.common import Context, answer_button, esc, identify, reply
 from handlers.observe import log_fields
+from handlers.seen import finished
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ async def ignore_edits(update: Update, context: Context) -> None:
                 _("Edits are not commands: send %(command)s again as a new message.")
                 % {"command": esc(name)},
             )
+    # Handled: stopping here skips the inbox's closing step, so take it now.
+    await finished(update, context)
     raise ApplicationHandlerStop
 
 
