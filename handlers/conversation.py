@@ -11,7 +11,7 @@ import logging
 import re
 
 from telegram import Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from bot.i18n import N_, _
 from bot.models import Role
@@ -24,15 +24,19 @@ from handlers.common import (
     Caller,
     Context,
     Where,
+    button,
     command,
+    drop_keyboard,
     identify,
-    render_refusal,
+    refusal_text,
+    refuse,
     replied_message,
     reply,
     role_allows,
     runtime,
 )
 from handlers.observe import log_fields
+from handlers.surveys import comment_taken
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +99,8 @@ async def customer_writes(update: Update, context: Context, caller: Caller) -> N
     message = update.effective_message
     if caller.role is not None or message is None:
         return  # team members talk to the bot with commands, not as customers
+    if comment_taken(context):
+        return  # the survey's comment, already forwarded to the team
     content = content_of(message)
     if content is None:
         return
@@ -131,8 +137,7 @@ async def pick(update: Update, context: Context, caller: Caller) -> None:
     picked = await conversation.pick_ticket(
         rt.db, rt.settings, customer_id=caller.user_id, number=number
     )
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    await drop_keyboard(update)
     await reply(update, render.picked(picked.number, picked.relayed))
 
 
@@ -143,9 +148,8 @@ async def take(update: Update, context: Context, caller: Caller) -> None:
     assert query is not None and query.data is not None
     number = int(query.data.removeprefix(render.TAKE_PREFIX))
     done = await conversation.take(runtime(context).db, number, agent_id=caller.user_id)
-    await query.answer()
     if not done.already:
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
     await reply(update, render.taken(done.number, done.agent_name, already=done.already))
 
 
@@ -197,7 +201,7 @@ async def _answer(
             rt.db, rt.settings, agent_id=caller.user_id, number=number, content=content
         )
     except KefuError as refusal:
-        await reply(update, render_refusal(refusal))
+        await refuse(update, context, refusal_text(refusal))
         return
     log.info("answer queued", extra=log_fields(update, ticket=number))
 
@@ -226,7 +230,6 @@ async def older(update: Update, context: Context, caller: Caller) -> None:
     number, before = (int(part) for part in query.data.removeprefix(render.OLDER_PREFIX).split(":"))
     rt = runtime(context)
     found = await conversation.page(rt.db, number, viewer_id=caller.user_id, before=before)
-    await query.answer()
     lines = [render.message_line(line, rt.settings.team.tz) for line in found.lines]
     await reply(
         update,
@@ -244,9 +247,9 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
             reply_command,
         )
     )
-    app.add_handler(CallbackQueryHandler(pick, pattern=render.PICK_PATTERN))
-    app.add_handler(CallbackQueryHandler(older, pattern=render.OLDER_PATTERN))
-    app.add_handler(CallbackQueryHandler(take, pattern=render.TAKE_PATTERN))
+    app.add_handler(button(pick, render.PICK_PATTERN))
+    app.add_handler(button(older, render.OLDER_PATTERN))
+    app.add_handler(button(take, render.TAKE_PATTERN))
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & _RELAYABLE, customer_writes),
         group=CUSTOMER_GROUP,

@@ -207,7 +207,7 @@ async def test_a_customer_cannot_pick_someone_elses_ticket(kefu: Kefu) -> None:
     asked = only(await kefu.say(CUSTOMER, "Hi"))
     before = len(kefu.telegram.sent)
     await kefu.press(CUSTOMER, asked, f"conv:pick:{others}")
-    assert kefu.telegram.sent[-1].text == "这不是您的售后单。"
+    assert kefu.last_answer() == "这不是您的售后单。"
     assert all(m.chat_id != TEAM_CHAT for m in kefu.telegram.sent[before:])
     assert all(m.ticket_id is None for m in await messages(kefu))
 
@@ -511,3 +511,24 @@ async def test_a_survey_comment_and_an_edit_are_not_relayed_again(kefu: Kefu) ->
     await kefu.process(edited)
     assert kefu.telegram.sent[before:] == []
     assert [m.text for m in await messages(kefu)] == ["Also the box was wet"]
+
+
+async def test_a_message_handled_again_after_a_crash_is_stored_and_sent_once(kefu: Kefu) -> None:
+    await agent_in_private(kefu)
+    number = await linked_ticket(kefu)
+    asked = kefu.updates.message(CUSTOMER.json, CUSTOMER.user_id, "Is it shipped?")
+    await kefu.process(asked)
+    relayed = kefu.telegram.last_to(AGENT.user_id)
+    assert relayed is not None
+    answer = kefu.updates.message(AGENT.json, AGENT.user_id, "Yes", reply_to=relayed)
+    await kefu.process(answer)
+    # The same Telegram messages come through again (their first handling died before it
+    # was marked finished): nothing is stored or sent twice.
+    for update in (asked, answer):
+        again = {**update, "update_id": kefu.updates.next_update_id()}
+        assert await kefu.process(again) == []
+    assert [(m.direction, m.text) for m in await messages(kefu)] == [
+        ("in", "Is it shipped?"),
+        ("out", "Yes"),
+    ]
+    assert [m.text for m in kefu.telegram.sent_to(CUSTOMER.user_id)][-1] == f"<b>#{number}</b>\nYes"

@@ -286,7 +286,6 @@ def test_concurrent_db_upgrades_on_a_fresh_database_all_succeed(
         assert returncode == 0, output
         assert "database is up to date" in output
     [version] = fresh_pg.query("SELECT version_num FROM alembic_version")
-    # The newest migration, whichever helper added it last.
     head = ScriptDirectory.from_config(alembic_config(fresh_pg.url)).get_current_head()
     assert version["version_num"] == head
     tables = {row["tablename"] for row in fresh_pg.query("SELECT tablename FROM pg_tables")}

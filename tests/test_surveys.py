@@ -216,7 +216,11 @@ async def test_a_comment_after_the_window_is_not_taken(quick: Kefu) -> None:
     survey = await resolved_with_survey(quick, CUSTOMER_EN)
     await quick.press_label(CUSTOMER_EN, survey, "Dissatisfied")
     clock.advance(timedelta(seconds=7))
-    assert await quick.say(CUSTOMER_EN, "Too late to complain?") == []
+    late = await quick.say(CUSTOMER_EN, "Too late to complain?")
+    # Not a comment: conversation on a resolved ticket, relayed as such.
+    assert [m.text for m in late if m.chat_id == TEAM_CHAT] == [
+        "<b>#1</b> · Dana · <i>ticket already resolved</i>\nToo late to complain?"
+    ]
     assert (await surveys(quick))[0].comment is None
 
 
@@ -224,7 +228,11 @@ async def test_a_satisfied_customer_is_not_asked_for_a_comment(kefu: Kefu) -> No
     survey = await resolved_with_survey(kefu, CUSTOMER_EN)
     await kefu.press_label(CUSTOMER_EN, survey, "Satisfied")
     assert "next message" not in (now_shown(kefu, survey).text or "")
-    assert await kefu.say(CUSTOMER_EN, "Thanks a lot!") == []
+    thanks = await kefu.say(CUSTOMER_EN, "Thanks a lot!")
+    # Not a comment: conversation on a resolved ticket, relayed as such.
+    assert [m.text for m in thanks if m.chat_id == TEAM_CHAT] == [
+        "<b>#1</b> · Dana · <i>ticket already resolved</i>\nThanks a lot!"
+    ]
     assert (await surveys(kefu))[0].comment is None
 
 

@@ -97,6 +97,8 @@ class Outcome(StrEnum):
     HELD = "held"
     NO_TICKET = "no_ticket"
     INTAKE = "intake"
+    # Stored already: the update is being handled again after a crash. Nothing more to do.
+    DUPLICATE = "duplicate"
 
 
 @dataclass(frozen=True)
@@ -146,6 +148,8 @@ async def customer_message(
     check_limits(content, settings)
     now = clock.now()
     async with db.transaction() as session:
+        if await _stored(session, content, Direction.IN):
+            return CustomerResult(Outcome.DUPLICATE)
         tickets = await _customer_tickets(session, customer.user_id)
         if not tickets and settings.intake.mode == "ticket":
             return await _intake(session, settings, customer, content, now)
@@ -244,6 +248,18 @@ async def take(db: Database, number: int, *, agent_id: int) -> Taken:
             )
         )
         return Taken(number, agent.full_name, already=False)
+
+
+async def _stored(session: AsyncSession, content: Content, direction: Direction) -> bool:
+    """Whether this Telegram message is in the conversation already."""
+    rows = await session.exec(
+        select(ConversationMessage.id).where(
+            ConversationMessage.source_chat_id == content.chat_id,
+            ConversationMessage.source_message_id == content.message_id,
+            ConversationMessage.direction == direction,
+        )
+    )
+    return rows.first() is not None
 
 
 async def _customer_tickets(session: AsyncSession, customer_id: int) -> list[Ticket]:
@@ -568,6 +584,9 @@ async def answer(
                 number=number,
             )
         assert ticket.id is not None
+        answered = Answered(ticket.id, ticket.customer_name or str(ticket.customer_chat_id))
+        if await _stored(session, content, Direction.OUT):
+            return answered  # handled again after a crash: queued the first time
         message = ConversationMessage(
             ticket_id=ticket.id,
             customer_id=ticket.customer_user_id or ticket.customer_chat_id,
@@ -591,7 +610,7 @@ async def answer(
             payload={"message": message.id, "ticket": ticket.id},
             chain=_chain(ticket.id, Direction.OUT),
         )
-        return Answered(ticket.id, ticket.customer_name or str(ticket.customer_chat_id))
+        return answered
 
 
 async def answer_delivered(db: Database, message_id: int, *, landed_id: int | None) -> None:

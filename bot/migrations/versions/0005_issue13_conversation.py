@@ -1,7 +1,7 @@
 """Issue 13: the customer conversation, reply waits, a customer's chosen ticket, outbox chains
 
 Revision ID: 0005_issue13_conversation
-Revises: 0001
+Revises: 0003_issue12_inbox
 Create Date: 2026-12-02 16:11:05.014573
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.models
 
 revision: str = "0005_issue13_conversation"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_issue12_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -42,6 +42,9 @@ def upgrade() -> None:
             ["ticket.id"],
         ),
         sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint(
+            "source_chat_id", "source_message_id", "direction", name="uq_conversation_source"
+        ),
     )
     with op.batch_alter_table("conversation_message", schema=None) as batch_op:
         batch_op.create_index(
