@@ -80,7 +80,7 @@ async def test_command_menus_are_registered_per_role(kefu: Kefu) -> None:
     def chat_scope(chat_id: int) -> str:
         return json.dumps({"chat_id": chat_id, "type": "chat"}, sort_keys=True)
 
-    assert menus[json.dumps({"type": "all_private_chats"})] == ["start", "help"]
+    assert menus[json.dumps({"type": "all_private_chats"})] == ["start", "help", "switch"]
     assert "agent" in menus[chat_scope(MANAGER.user_id)]
     assert "ticket" in menus[chat_scope(AGENT.user_id)]
     assert "agent" not in menus[chat_scope(AGENT.user_id)]
