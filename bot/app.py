@@ -27,6 +27,7 @@ from handlers import (
     menu,
     observe,
     seen,
+    shop,
     start,
     tickets,
 )
@@ -92,6 +93,7 @@ def build_application(
     team_handlers.register(app)
     digest.register(app)
     kpi.register(app)
+    shop.register(app)
     membership.register(app)
     app.add_error_handler(errors.on_error)
     return app

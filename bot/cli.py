@@ -68,6 +68,15 @@ def cmd_import_orders(args: argparse.Namespace) -> int:
     return import_orders_file(_settings(args), Path(args.file))
 
 
+def cmd_import_sales(args: argparse.Namespace) -> int:
+    """Import repeat sales for commission from a CSV date,agent,amount[,order] (all or none)."""
+    from pathlib import Path
+
+    from bot.cli_orders import import_sales_file
+
+    return import_sales_file(_settings(args), Path(args.file))
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print the daily digest from the database, as text or --json (no Telegram needed)."""
     from bot.offline import print_digest
@@ -117,6 +126,9 @@ def parser() -> argparse.ArgumentParser:
     orders = commands.add_parser("import-orders", help=cmd_import_orders.__doc__)
     orders.add_argument("file", metavar="FILE.csv")
     orders.set_defaults(func=cmd_import_orders)
+    sales = commands.add_parser("import-sales", help=cmd_import_sales.__doc__)
+    sales.add_argument("file", metavar="FILE.csv")
+    sales.set_defaults(func=cmd_import_sales)
     digest = commands.add_parser("digest", help=cmd_digest.__doc__)
     digest.add_argument("--date", metavar="YYYY-MM-DD", help="digest day (default: today)")
     digest.add_argument("--json", action="store_true", help="JSON for scripts")

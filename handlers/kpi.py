@@ -22,6 +22,7 @@ from handlers.common import (
     Where,
     command,
     esc,
+    local_time,
     named_member,
     reply,
     runtime,
@@ -32,19 +33,26 @@ CANCEL_WORDS = frozenset({"cancel", "取消"})
 _MONTH_ARG = re.compile(r"^\d{4}-\d{1,2}$")
 
 
-def _money(rt: Runtime, amount: Decimal) -> str:
+def money(rt: Runtime, amount: Decimal) -> str:
+    """An amount with two decimals and the team's currency."""
     return f"{amount:.2f} {esc(rt.settings.scoring.currency)}"
+
+
+_REQUESTED = re.compile(r"^requested[:：](.*)$", re.IGNORECASE)
 
 
 @command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def refund(update: Update, context: Context, caller: Caller) -> None:
-    """Record a refund on a ticket: /refund N <amount> [dispute], or /refund N cancel."""
+    """Record a refund on a ticket: /refund N <amount> [dispute] [requested:YYYY-MM-DD[THH:MM]],
+    or /refund N cancel."""
     rt = runtime(context)
     args = context.args or []
-    if len(args) < 2 or len(args) > 3:
+    if len(args) < 2 or len(args) > 4:
         raise InvalidInput(
             N_(
-                "Write /refund N amount (add “dispute” if the platform intervened), or /refund N cancel."
+                "Write /refund N amount (add “dispute” if the platform intervened, and "
+                "requested:YYYY-MM-DD if the customer asked before the ticket was received), "
+                "or /refund N cancel."
             )
         )
     number = parse.ticket_number(args[0])
@@ -53,30 +61,45 @@ async def refund(update: Update, context: Context, caller: Caller) -> None:
         await reply(
             update,
             _("Refund of %(amount)s on #%(number)s removed.")
-            % {"amount": _money(rt, removed.amount), "number": number},
+            % {"amount": money(rt, removed.amount), "number": number},
         )
         return
     amount = refunds.parse_amount(args[1])
-    if len(args) == 3 and args[2].lower() not in DISPUTE_WORDS:
-        raise InvalidInput(
-            N_("After the amount, only “dispute” may follow (the platform intervened).")
-        )
+    dispute, requested_at = False, None
+    for word in args[2:]:
+        requested = _REQUESTED.match(word)
+        if word.lower() in DISPUTE_WORDS and not dispute:
+            dispute = True
+        elif requested and requested_at is None:
+            requested_at = parse.moment(requested.group(1), rt.settings.team.tz, key="requested")
+        else:
+            raise InvalidInput(
+                N_(
+                    "After the amount, only “dispute” (the platform intervened) and "
+                    "requested:YYYY-MM-DD[THH:MM] (when the customer asked) may follow."
+                )
+            )
     change = await refunds.record(
         rt.db,
         number=number,
         actor_id=caller.user_id,
         amount=amount,
-        dispute=len(args) == 3,
+        dispute=dispute,
         tz=rt.settings.team.tz,
+        requested_at=requested_at,
     )
     current = change.current
     text = (
         _("Refund on #%(number)s: %(amount)s, dispute (platform intervened); counted on %(day)s.")
         if current.dispute
         else _("Refund on #%(number)s: %(amount)s; counted on %(day)s.")
-    ) % {"number": number, "amount": _money(rt, current.amount), "day": current.day.isoformat()}
+    ) % {"number": number, "amount": money(rt, current.amount), "day": current.day.isoformat()}
+    if current.requested_at is not None:
+        text += "\n" + _("Requested by the customer at %(when)s.") % {
+            "when": local_time(rt, current.requested_at)
+        }
     if change.previous is not None:
-        was = _money(rt, change.previous.amount)
+        was = money(rt, change.previous.amount)
         if change.previous.dispute:
             was = _("%(amount)s, dispute") % {"amount": was}
         text += "\n" + _("It replaces the earlier record (%(was)s).") % {"was": was}
@@ -222,7 +245,7 @@ def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -
     lines.append(
         _("Total: %(total)s / %(max)s") % {"total": _number(row.total), "max": row.max_total}
     )
-    lines.append(_("Pay: %(pay)s") % {"pay": "—" if row.pay is None else _money(rt, row.pay)})
+    lines.append(_("Pay: %(pay)s") % {"pay": "—" if row.pay is None else money(rt, row.pay)})
     lines.append(_("Tickets resolved: %(count)s") % {"count": row.tickets})
     if row.total is None:
         lines.append(_("No indicator has data yet, so there is no total."))

@@ -91,7 +91,7 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(kefu: Kefu) -> 
         (AGENT, "/refund 1 abc"): "is not an amount",
         (AGENT, "/refund 99 5"): "There is no ticket #99",
         (AGENT, "/refund x 5"): "is not a ticket number",
-        (AGENT, "/refund 1 5 maybe"): "only “dispute” may follow",
+        (AGENT, "/refund 1 5 maybe"): "only “dispute” (the platform intervened) and requested:",
         (AGENT, "/refund 1"): "/refund N amount",
         (AGENT, "/refund 1 99999999999"): "too large",
         (AGENT, "/orders 2026-02-30 5"): "is not a date",
