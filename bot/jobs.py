@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot.dispatcher import deliver_due
-from bot.runtime import Runtime, died_on_this_host
-from bot.services import digest, followups, outbox, surveys, updates
+from bot import outbox
+from bot.outbox.dispatcher import deliver_due
+from bot.process.runtime import Runtime, died_on_this_host
+from bot.services import digest, followups, surveys, updates
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot import clock
-from bot.cli_orders import import_sales_file
+from bot.cli.orders import import_sales_file
 from bot.models import Complaint, DsrEntry, Intervention, Refund, Sale
 from tests.harness import AGENT, AGENT2, MANAGER, Kefu, settings_for
 from tests.test_kpi_commands import log_ticket, rows, text_of, today

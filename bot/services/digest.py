@@ -25,11 +25,11 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot import clock
+from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import metrics, outbox, team
+from bot.services import metrics, team
 from scoring.refunds import RefundFigures, local_day
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
