@@ -121,11 +121,22 @@ class TeamSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class SurveyTexts(_Section):
+    """The team's own wording of the survey in one language; what is unset keeps the default."""
+
+    question: str | None = Field(default=None, min_length=1, max_length=500)
+    very_satisfied: str | None = Field(default=None, min_length=1, max_length=40)
+    satisfied: str | None = Field(default=None, min_length=1, max_length=40)
+    dissatisfied: str | None = Field(default=None, min_length=1, max_length=40)
+
+
 class SurveySettings(_Section):
     remind_after_hours: float = Field(default=24, gt=0)
     expire_after_hours: float = Field(default=72, gt=0)
     comment_window_minutes: float = Field(default=60, gt=0)
     check_interval_seconds: float = Field(default=60, gt=0)
+    # [survey.texts.zh_CN] question = "…", very_satisfied = "…", …
+    texts: dict[Language, SurveyTexts] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _order(self) -> SurveySettings:
