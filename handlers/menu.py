@@ -48,6 +48,7 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("complaint", N_("record an internal complaint: /complaint N text"), Role.MANAGER),
     ("digest", N_("post the daily digest: /digest [YYYY-MM-DD]"), Role.MANAGER),
     ("report", N_("monthly scores and pay with a CSV: /report [YYYY-MM]"), Role.MANAGER),
+    ("export", N_("every ticket of a month as a CSV: /export [YYYY-MM]"), Role.MANAGER),
 ]
 
 

@@ -102,6 +102,7 @@ README: dict[str, tuple[str, bool]] = {
     "sale": (AGENTS, True),
     "dsr": (MANAGERS, True),
     "complaint": (MANAGERS, True),
+    "export": (MANAGERS, True),
     # The team is configured, so no set-up code is outstanding: refused to all.
     "setup": (NOBODY, False),
 }
@@ -132,6 +133,7 @@ ARGS: dict[str, str] = {
     "sale": "1 99.50",
     "dsr": "{yesterday} 4.85 4.80 4.78",
     "complaint": "1 kept the customer waiting",
+    "export": "",
 }
 # Allowed, these must leave a mark in the database; every other command must not.
 WRITES = {"ticket", "note", "assign", "resolve", "reopen", "agent", "refund", "orders"}

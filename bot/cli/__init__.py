@@ -91,6 +91,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return print_report(_settings(args), month=args.month, csv_path=args.csv)
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one CSV row per ticket touched in a month, with every field and timing."""
+    from bot.cli.offline import write_export
+
+    return write_export(_settings(args), month=args.month, csv_path=args.csv)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill a temporary database with a sample month, print its digest and draw its chart."""
     from bot.cli.demo import run_demo
@@ -137,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--month", metavar="YYYY-MM", help="default: yesterday's month")
     report.add_argument("--csv", metavar="FILE", help="also write the pay sheet as CSV")
     report.set_defaults(func=cmd_report)
+    export = commands.add_parser("export", help=cmd_export.__doc__)
+    export.add_argument("--month", metavar="YYYY-MM", required=True)
+    export.add_argument("--csv", metavar="FILE", required=True, help="where to write the CSV")
+    export.set_defaults(func=cmd_export)
     demo = commands.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")
