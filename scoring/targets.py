@@ -31,8 +31,9 @@ TARGET_NAMES: tuple[str, ...] = (
     FIRST_TIME_FIX_RATE_MIN,
 )
 
-# Rates are fractions (0.05 = 5 %); a target above 1 is a percent typed by mistake.
-_RATE_TARGETS = frozenset(
+# Rates are fractions (0.05 = 5 %), shown as percents; a target above 1 is a percent typed by
+# mistake.
+RATE_TARGETS = frozenset(
     {
         REFUND_RATE_MAX,
         DISPUTE_REFUND_RATE_MAX,
@@ -73,7 +74,7 @@ def check_target(name: str, value: object) -> float:
     """A target's value, or ValueError saying why not (also what `kefu check-config` says)."""
     _check_names("target", [name])
     target = _check_number(f"target {name}", value)
-    if name in _RATE_TARGETS and target > 1:
+    if name in RATE_TARGETS and target > 1:
         raise ValueError(f"target {name} is a fraction (0.05 = 5 %), got {target:g}")
     top = _SCALE_TOPS.get(name)
     if top is not None and target > top:

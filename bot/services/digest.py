@@ -29,12 +29,21 @@ from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import metrics, team
+from bot.services import metrics, more_shop_figures, team
+from bot.services.dsr import DsrLatest
+from bot.services.more_shop_figures import MoreShopFigures
+from scoring.figures import Dsr, dsr_change
+from scoring.pay import PaySheet, pay_sheet
 from scoring.refunds import RefundFigures, local_day
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
+    DSR_MIN,
+    FIRST_TIME_FIX_RATE_MIN,
+    INTERNAL_COMPLAINTS_MAX,
+    INTERVENTION_RATE_MAX,
     OPEN_OVER_5D_MAX,
     QUALITY_REFUND_RATE_MAX,
+    REFUND_HOURS_MAX,
     REFUND_RATE_MAX,
     SATISFACTION_MIN,
     TargetResult,
@@ -66,7 +75,60 @@ class AgentLine:
     skill: float | None
     total: float | None
     max_total: int
-    pay: Decimal | None
+    pay: Decimal | None  # the complete pay: pay_parts added up
+    first_time_fix_rate: float | None = None
+    internal_complaints: int = 0
+    sales: Decimal = Decimal("0.00")
+    pay_parts: PaySheet | None = None
+
+
+@dataclass(frozen=True)
+class ShopLine:
+    """The rest of the shop figures, as the digest and the report carry them."""
+
+    first_time_fix_rate: float | None  # team, month to date
+    internal_complaints: int  # team, month to date
+    median_refund_hours: float | None  # the refund window
+    interventions: int
+    intervention_rate: float | None
+    dsr: DsrLatest | None  # the latest entry, with the one before it for the change
+
+
+def _dsr_json(latest: DsrLatest | None) -> dict[str, Any] | None:
+    if latest is None:
+        return None
+    change = dsr_change(latest.scores, latest.previous)
+    return {
+        "date": latest.day.isoformat(),
+        "description": float(latest.scores.description),
+        "service": float(latest.scores.service),
+        "logistics": float(latest.scores.logistics),
+        "change": None
+        if change is None
+        else {
+            "description": float(change.description),
+            "service": float(change.service),
+            "logistics": float(change.logistics),
+        },
+    }
+
+
+def _dsr_from_json(data: dict[str, Any] | None) -> DsrLatest | None:
+    if data is None:
+        return None
+    scores = Dsr(*(Decimal(str(data[name])) for name in ("description", "service", "logistics")))
+    change = data["change"]
+    previous = (
+        None
+        if change is None
+        else Dsr(
+            *(
+                Decimal(str(data[name])) - Decimal(str(change[name]))
+                for name in ("description", "service", "logistics")
+            )
+        )
+    )
+    return DsrLatest(day=date.fromisoformat(data["date"]), scores=scores, previous=previous)
 
 
 @dataclass(frozen=True)
@@ -85,6 +147,7 @@ class Digest:
     causes: tuple[tuple[str, int], ...]
     series: tuple[metrics.DayPoint, ...]
     currency: str
+    shop: ShopLine
 
     @property
     def yesterday(self) -> date:
@@ -134,7 +197,13 @@ class Digest:
                 "dispute_refund_rate": self.refunds.dispute_refund_rate,
                 "quality_refunds": self.refunds.quality_refunds,
                 "quality_refund_rate": self.refunds.quality_refund_rate,
+                "median_refund_hours": self.shop.median_refund_hours,
+                "interventions": self.shop.interventions,
+                "intervention_rate": self.shop.intervention_rate,
             },
+            "first_time_fix_rate": self.shop.first_time_fix_rate,
+            "internal_complaints": self.shop.internal_complaints,
+            "dsr": _dsr_json(self.shop.dsr),
             "month": self.month.strftime("%Y-%m"),
             "currency": self.currency,
             "agents": [_agent_json(agent) for agent in self.agents],
@@ -182,7 +251,9 @@ class Digest:
                 sent=surveys["sent"], answered=surveys["answered"], average=surveys["average"]
             ),
             month_satisfaction=surveys["month_average"],
-            refunds=RefundFigures(**refunds),
+            refunds=RefundFigures(
+                **{key: value for key, value in refunds.items() if key not in _SHOP_REFUND_KEYS}
+            ),
             month=date.fromisoformat(data["month"] + "-01"),
             agents=tuple(_agent_from_json(agent) for agent in data["agents"]),
             targets=tuple(TargetResult(**target) for target in data["targets"]),
@@ -199,7 +270,19 @@ class Digest:
                 for p in data["series"]
             ),
             currency=data["currency"],
+            shop=ShopLine(
+                first_time_fix_rate=data["first_time_fix_rate"],
+                internal_complaints=data["internal_complaints"],
+                median_refund_hours=refunds["median_refund_hours"],
+                interventions=refunds["interventions"],
+                intervention_rate=refunds["intervention_rate"],
+                dsr=_dsr_from_json(data["dsr"]),
+            ),
         )
+
+
+# The keys of "refunds" in the JSON that are not `RefundFigures` fields.
+_SHOP_REFUND_KEYS = frozenset({"median_refund_hours", "interventions", "intervention_rate"})
 
 
 def _age_hours(age: timedelta) -> float:
@@ -219,12 +302,39 @@ def _agent_json(agent: AgentLine) -> dict[str, Any]:
         "total": agent.total,
         "max_total": agent.max_total,
         "pay": None if agent.pay is None else str(agent.pay),
+        "first_time_fix_rate": agent.first_time_fix_rate,
+        "internal_complaints": agent.internal_complaints,
+        "sales": str(agent.sales),
+        "pay_parts": None
+        if agent.pay_parts is None
+        else {
+            "base": str(agent.pay_parts.base),
+            "commission": str(agent.pay_parts.commission),
+            "bonus": str(agent.pay_parts.bonus),
+        },
     }
 
 
 def _agent_from_json(data: dict[str, Any]) -> AgentLine:
-    pay = data["pay"]
-    return AgentLine(**{**data, "pay": None if pay is None else Decimal(pay)})
+    pay, parts = data["pay"], data["pay_parts"]
+    sheet = (
+        None
+        if parts is None or pay is None
+        else PaySheet(
+            base=Decimal(parts["base"]),
+            commission=Decimal(parts["commission"]),
+            bonus=Decimal(parts["bonus"]),
+            pay=Decimal(pay),
+        )
+    )
+    return AgentLine(
+        **{
+            **data,
+            "pay": None if pay is None else Decimal(pay),
+            "sales": Decimal(data["sales"]),
+            "pay_parts": sheet,
+        }
+    )
 
 
 # ------------------------------------------------------------------ days and months
@@ -239,45 +349,104 @@ def default_report_month(settings: Settings) -> date:
 # ------------------------------------------------------------------ the digest
 
 
-def _agents(scores: list[metrics.AgentScore]) -> tuple[AgentLine, ...]:
-    return tuple(
-        AgentLine(
-            user_id=score.user_id,
-            name=score.name,
-            tickets=score.tickets,
-            satisfaction=score.indicators.satisfaction,
-            speed=score.indicators.speed,
-            quality=score.indicators.quality,
-            skill=score.indicators.skill,
-            total=score.total,
-            max_total=score.max_total,
-            pay=score.pay,
+def _agents(
+    scores: list[metrics.AgentScore],
+    more: MoreShopFigures,
+    settings: Settings,
+    targets: tuple[TargetResult, ...],
+) -> tuple[AgentLine, ...]:
+    """The scoreboard with each agent's first-time fix, complaints, sales and complete pay:
+    base + commission on their sales + the team bonus, which one missed target forfeits for
+    everyone."""
+    scoring = settings.scoring
+    forfeited = bonus_at_risk(targets)
+    lines = []
+    for score in scores:
+        sales = more.agent_sales.get(score.user_id, Decimal("0.00"))
+        sheet = pay_sheet(
+            base=score.base,
+            sales=sales,
+            commission_rate=scoring.commission_rate,
+            team_bonus=scoring.team_bonus,
+            bonus_forfeited=forfeited,
         )
-        for score in scores
+        fix = more.agent_first_time_fix.get(score.user_id)
+        lines.append(
+            AgentLine(
+                user_id=score.user_id,
+                name=score.name,
+                tickets=score.tickets,
+                satisfaction=score.indicators.satisfaction,
+                speed=score.indicators.speed,
+                quality=score.indicators.quality,
+                skill=score.indicators.skill,
+                total=score.total,
+                max_total=score.max_total,
+                pay=None if sheet is None else sheet.pay,
+                first_time_fix_rate=None if fix is None else fix.rate,
+                internal_complaints=more.agent_complaints.get(score.user_id, 0),
+                sales=sales,
+                pay_parts=sheet,
+            )
+        )
+    return tuple(lines)
+
+
+def _shop(more: MoreShopFigures) -> ShopLine:
+    return ShopLine(
+        first_time_fix_rate=more.first_time_fix.rate,
+        internal_complaints=more.internal_complaints,
+        median_refund_hours=more.median_refund_hours,
+        interventions=more.interventions,
+        intervention_rate=more.intervention_rate,
+        dsr=more.dsr,
     )
 
 
 def _targets(
-    settings: Settings, refunds: RefundFigures, satisfaction: float | None, open_over_5d: int
+    settings: Settings,
+    refunds: RefundFigures,
+    satisfaction: float | None,
+    open_over_5d: int,
+    more: MoreShopFigures,
 ) -> tuple[TargetResult, ...]:
-    configured = settings.targets
+    """Every configured team target against its figure (the whole Taobao list)."""
     return tuple(
         check_targets(
-            {
-                REFUND_RATE_MAX: configured.refund_rate_max,
-                DISPUTE_REFUND_RATE_MAX: configured.dispute_refund_rate_max,
-                QUALITY_REFUND_RATE_MAX: configured.quality_refund_rate_max,
-                SATISFACTION_MIN: configured.satisfaction_min,
-                OPEN_OVER_5D_MAX: configured.open_over_5d_max,
-            },
+            settings.targets.as_mapping(),
             {
                 REFUND_RATE_MAX: refunds.refund_rate,
                 DISPUTE_REFUND_RATE_MAX: refunds.dispute_refund_rate,
                 QUALITY_REFUND_RATE_MAX: refunds.quality_refund_rate,
                 SATISFACTION_MIN: satisfaction,
                 OPEN_OVER_5D_MAX: open_over_5d,
+                REFUND_HOURS_MAX: more.median_refund_hours,
+                INTERVENTION_RATE_MAX: more.intervention_rate,
+                DSR_MIN: None if more.dsr is None else float(more.dsr.scores.lowest),
+                INTERNAL_COMPLAINTS_MAX: more.internal_complaints,
+                FIRST_TIME_FIX_RATE_MIN: more.first_time_fix.rate,
             },
         )
+    )
+
+
+async def _more(
+    db: Database,
+    settings: Settings,
+    *,
+    month: date,
+    period: tuple[datetime, datetime],
+    window: tuple[date, date],
+    orders: int,
+    dsr_day: date,
+) -> MoreShopFigures:
+    return await more_shop_figures.gather(
+        db,
+        period=period,
+        month_days=(month, metrics.next_month(month) - timedelta(days=1)),
+        window=window,
+        orders=orders,
+        dsr_day=dsr_day,
     )
 
 
@@ -301,6 +470,16 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     causes = await metrics.top_causes(db, start=period[0], end=period[1])
     series = await metrics.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
     satisfaction = await metrics.team_satisfaction(db, start=period[0], end=period[1])
+    more = await _more(
+        db,
+        settings,
+        month=month,
+        period=period,
+        window=window,
+        orders=refunds.orders,
+        dsr_day=yesterday,
+    )
+    targets = _targets(settings, refunds, satisfaction, counts.open_over_5d, more)
     return Digest(
         day=day,
         refund_window=window,
@@ -315,11 +494,12 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         month_satisfaction=satisfaction,
         refunds=refunds,
         month=month,
-        agents=_agents(scores),
-        targets=_targets(settings, refunds, satisfaction, counts.open_over_5d),
+        agents=_agents(scores, more, settings, targets),
+        targets=targets,
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
         currency=settings.scoring.currency,
+        shop=_shop(more),
     )
 
 
@@ -393,6 +573,7 @@ class MonthlyReport:
     agents: tuple[AgentLine, ...]
     targets: tuple[TargetResult, ...]
     currency: str
+    shop: ShopLine
 
     @property
     def bonus_at_risk(self) -> bool:
@@ -427,6 +608,18 @@ class MonthlyReport:
                     "" if agent.pay is None else str(agent.pay),
                     self.currency,
                     met,
+                    _cell(agent.first_time_fix_rate),
+                    agent.internal_complaints,
+                    str(agent.sales),
+                    *(
+                        ("", "", "")
+                        if agent.pay_parts is None
+                        else (
+                            str(agent.pay_parts.base),
+                            str(agent.pay_parts.commission),
+                            str(agent.pay_parts.bonus),
+                        )
+                    ),
                 ]
             )
         return buffer.getvalue().encode("utf-8-sig")
@@ -449,6 +642,12 @@ CSV_HEADER = (
     "pay",
     "currency",
     "team_targets_met",
+    "first_time_fix_rate",
+    "internal_complaints",
+    "sales",
+    "pay_base",
+    "commission",
+    "bonus",
 )
 
 
@@ -463,7 +662,7 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
     # The scoreboard refuses a month that has not started, with a message the user can read.
     scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
     as_of = min(metrics.next_month(month), local_day(clock.now(), tz))
-    _window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
+    window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
     counts = await metrics.ticket_counts(
         db,
         day=as_of,
@@ -474,10 +673,21 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
     )
     start, end = metrics.month_period_utc(month, tz)
     satisfaction = await metrics.team_satisfaction(db, start=start, end=end)
+    more = await _more(
+        db,
+        settings,
+        month=month,
+        period=(start, end),
+        window=window,
+        orders=refunds.orders,
+        dsr_day=as_of - timedelta(days=1),
+    )
+    targets = _targets(settings, refunds, satisfaction, counts.open_over_5d, more)
     return MonthlyReport(
         month=month,
         as_of=as_of,
-        agents=_agents(scores),
-        targets=_targets(settings, refunds, satisfaction, counts.open_over_5d),
+        agents=_agents(scores, more, settings, targets),
+        targets=targets,
         currency=settings.scoring.currency,
+        shop=_shop(more),
     )

@@ -47,11 +47,12 @@ from scoring import (
     RefundFigures,
     Tier,
     Weights,
+    base_part,
     day_start_utc,
     local_day,
     mean_from_counts,
-    pay_for,
     refund_window,
+    to_cent,
     total_score,
 )
 from scoring import refund_figures as figures_from_counts
@@ -67,7 +68,8 @@ class AgentScore:
     indicators: Indicators
     total: float | None
     max_total: int
-    pay: Decimal | None
+    pay: Decimal | None  # the base part, to the cent
+    base: Decimal | None = None  # the base part, exact: what the complete pay sheet adds up
 
 
 @dataclass(frozen=True)
@@ -365,7 +367,7 @@ async def scoreboard(
             skill=float(skills[user_id]) if user_id in skills else None,
         )
         total = total_score(indicators, weights)
-        pay = pay_for(
+        base = base_part(
             scoring.pay_scheme,
             total=total,
             max_total=weights.max_total,
@@ -380,7 +382,8 @@ async def scoreboard(
                 indicators=indicators,
                 total=total,
                 max_total=weights.max_total,
-                pay=pay,
+                pay=None if base is None else to_cent(base),
+                base=base,
             )
         )
     scores.sort(key=lambda s: (s.total is None, -(s.total or 0.0), s.name, s.user_id))
