@@ -624,6 +624,11 @@ async def test_kefu_demo_runs_and_is_reproducible(
     assert await run_cli(["demo", "--out", str(tmp_path / "a"), "--seed", "7"]) == 0
     first = capsys.readouterr().out
     assert "Daily digest · 2026-04-01" in first and "Scoreboard · 2026-03" in first
+    # The rest of the shop figures and the complete pay sheet are in it too.
+    for figure in ("Refund time, median:", "Platform interventions:", "First-time fix:"):
+        assert figure in first, figure
+    assert "Internal complaints:" in first and "DSR (2026-03-29): description" in first
+    assert " + commission " in first and " + bonus " in first
     chart = tmp_path / "a" / "kefu-digest-2026-04-01.png"
     assert chart.read_bytes().startswith(PNG)
     assert f"chart:    {chart}" in first
