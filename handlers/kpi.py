@@ -12,9 +12,10 @@ from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.process.runtime import Runtime
+from bot.services import digest as digests
 from bot.services import metrics, orders, ratings, refunds
+from bot.services.digest import AgentLine
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.metrics import AgentScore
 from handlers import parse
 from handlers.common import (
     Caller,
@@ -28,6 +29,7 @@ from handlers.common import (
     reply,
     runtime,
 )
+from handlers.digest_render import percent
 
 DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})
 CANCEL_WORDS = frozenset({"cancel", "取消"})
@@ -206,9 +208,9 @@ async def score(update: Update, context: Context, caller: Caller) -> None:
     tz = rt.settings.team.tz
     now = clock.now()
     month = metrics.parse_month(month_text) if month_text else metrics.month_of(now, tz)
-    rows = await metrics.scoreboard(
-        rt.db, month=month, scoring=rt.settings.scoring, tz=tz, agent_id=target_id
-    )
+    # The monthly report's row: the same complete pay the digest and the pay sheet show.
+    report = await digests.build_report(rt.db, rt.settings, month, agent_id=target_id)
+    rows = report.agents
     if not rows:
         raise InvalidInput(N_("%(name)s is not on the team."), name=target_id)
     in_progress = month == metrics.month_of(now, tz)
@@ -222,20 +224,19 @@ def _number(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -> str:
+def _render_score(rt: Runtime, row: AgentLine, month: str, in_progress: bool) -> str:
     heading = (
         _("<b>KPI of %(name)s — %(month)s (month to date)</b>")
         if in_progress
         else _("<b>KPI of %(name)s — %(month)s</b>")
     )
     weights = rt.settings.scoring.weights
-    ind = row.indicators
     lines = [heading % {"name": esc(row.name), "month": month}]
     for label, value, weight in (
-        (_("Satisfaction"), ind.satisfaction, weights.satisfaction),
-        (_("Speed"), ind.speed, weights.speed),
-        (_("Quality"), ind.quality, weights.quality),
-        (_("Skill"), ind.skill, weights.skill),
+        (_("Satisfaction"), row.satisfaction, weights.satisfaction),
+        (_("Speed"), row.speed, weights.speed),
+        (_("Quality"), row.quality, weights.quality),
+        (_("Skill"), row.skill, weights.skill),
     ):
         lines.append(
             _("%(indicator)s: %(value)s (weight %(weight)s)")
@@ -245,7 +246,20 @@ def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -
         _("Total: %(total)s / %(max)s") % {"total": _number(row.total), "max": row.max_total}
     )
     lines.append(_("Pay: %(pay)s") % {"pay": "—" if row.pay is None else money(rt, row.pay)})
+    if row.pay_parts is not None:
+        lines.append(
+            _("    base %(base)s + commission %(commission)s + team bonus %(bonus)s")
+            % {
+                "base": f"{row.pay_parts.base:.2f}",
+                "commission": f"{row.pay_parts.commission:.2f}",
+                "bonus": f"{row.pay_parts.bonus:.2f}",
+            }
+        )
     lines.append(_("Tickets resolved: %(count)s") % {"count": row.tickets})
+    rate = row.first_time_fix_rate
+    lines.append(_("First-time fix: %(rate)s") % {"rate": percent(rate)})
+    lines.append(_("Internal complaints: %(count)s") % {"count": row.internal_complaints})
+    lines.append(_("Repeat sales: %(amount)s") % {"amount": money(rt, row.sales)})
     if row.total is None:
         lines.append(_("No indicator has data yet, so there is no total."))
     return "\n".join(lines)

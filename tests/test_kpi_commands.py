@@ -169,6 +169,9 @@ async def test_score_shows_indicators_total_and_pay(kefu: Kefu) -> None:
         "Total: — / 40\n"
         "Pay: —\n"
         "Tickets resolved: 0\n"
+        "First-time fix: —\n"
+        "Internal complaints: 0\n"
+        "Repeat sales: 0.00 CNY\n"
         "No indicator has data yet, so there is no total."
     )
     await log_ticket(kefu)
@@ -184,7 +187,11 @@ async def test_score_shows_indicators_total_and_pay(kefu: Kefu) -> None:
         "Skill: 8 (weight 10)\n"
         "Total: 37.33 / 40\n"
         "Pay: 933.33 CNY\n"
-        "Tickets resolved: 1"
+        "    base 933.33 + commission 0.00 + team bonus 0.00\n"
+        "Tickets resolved: 1\n"
+        "First-time fix: 100.00%\n"
+        "Internal complaints: 0\n"
+        "Repeat sales: 0.00 CNY"
     )
     await kefu.say(AGENT2, "/help")
     managers_view = await text_of(kefu, MANAGER, f"/score {month} @alex_agent")

@@ -655,12 +655,20 @@ def _cell(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-async def build_report(db: Database, settings: Settings, month: date) -> MonthlyReport:
-    """The month's scoreboard and pay, with the team targets as at the month's end (or today)."""
+async def build_report(
+    db: Database, settings: Settings, month: date, *, agent_id: int | None = None
+) -> MonthlyReport:
+    """The month's scoreboard and pay, with the team targets as at the month's end (or today).
+
+    With `agent_id`, only that person's row (as `/score` shows it); the targets, and so the
+    bonus, are the team's all the same.
+    """
     tz = settings.team.tz
     month = metrics.month_start(month)
     # The scoreboard refuses a month that has not started, with a message the user can read.
-    scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
+    scores = await metrics.scoreboard(
+        db, month=month, scoring=settings.scoring, tz=tz, agent_id=agent_id
+    )
     as_of = min(metrics.next_month(month), local_day(clock.now(), tz))
     window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
     counts = await metrics.ticket_counts(
