@@ -14,11 +14,11 @@ from decimal import Decimal
 
 from bot.i18n import N_, _
 from bot.models import Category
-from bot.services.digest import AgentLine, Digest, MonthlyReport
-from bot.services.dsr import DsrLatest
+from bot.services.digest import Digest, DsrLine
+from bot.services.monthly_report import MonthlyReport
+from bot.services.scoreboard import AgentLine
 from handlers.common import esc
 from handlers.render import category_name, duration
-from scoring.figures import dsr_change
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
     DSR_MIN,
@@ -128,23 +128,23 @@ def _agent_lines(rank: int, agent: AgentLine, currency: str) -> list[str]:
     return lines
 
 
-def _signed(change: Decimal | None) -> str:
-    return "" if change is None else f" ({change:+.2f})"
-
-
-def dsr_line(latest: DsrLatest | None, target: TargetResult | None) -> str:
+def dsr_line(latest: DsrLine | None, target: TargetResult | None) -> str:
     """The latest DSR and how each score moved since the entry before it."""
     if latest is None:
         return _("DSR: %(none)s") % {"none": DASH} + mark(target)
-    change = dsr_change(latest.scores, latest.previous)
-    scores = latest.scores
+    change = latest.change
+
+    def shown(name: str) -> str:
+        moved = "" if change is None else f" ({getattr(change, name):+.2f})"
+        return f"{getattr(latest, name):.2f}{moved}"
+
     return _(
         "DSR (%(day)s): description %(description)s · service %(service)s · logistics %(logistics)s"
     ) % {
         "day": latest.day.isoformat(),
-        "description": f"{scores.description}{_signed(change and change.description)}",
-        "service": f"{scores.service}{_signed(change and change.service)}",
-        "logistics": f"{scores.logistics}{_signed(change and change.logistics)}",
+        "description": shown("description"),
+        "service": shown("service"),
+        "logistics": shown("logistics"),
     } + mark(target)
 
 
@@ -221,18 +221,22 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
         _("Quality refunds: %(count)s · %(rate)s")
         % {"count": refunds.quality_refunds, "rate": percent(refunds.quality_refund_rate)}
         + mark(digest.target(QUALITY_REFUND_RATE_MAX)),
-        _("Refund time, median: %(hours)s h") % {"hours": score(digest.shop.median_refund_hours)}
+        _("Refund time, median: %(hours)s h")
+        % {"hours": score(digest.refund_times.median_refund_hours)}
         + mark(digest.target(REFUND_HOURS_MAX)),
         _("Platform interventions: %(count)s · %(rate)s")
-        % {"count": digest.shop.interventions, "rate": percent(digest.shop.intervention_rate)}
+        % {
+            "count": digest.refund_times.interventions,
+            "rate": percent(digest.refund_times.intervention_rate),
+        }
         + mark(digest.target(INTERVENTION_RATE_MAX)),
         "",
         _("<b>Shop this month</b>"),
-        _("First-time fix: %(rate)s") % {"rate": percent(digest.shop.first_time_fix_rate)}
+        _("First-time fix: %(rate)s") % {"rate": percent(digest.first_time_fix_rate)}
         + mark(digest.target(FIRST_TIME_FIX_RATE_MIN)),
-        _("Internal complaints: %(count)s") % {"count": digest.shop.internal_complaints}
+        _("Internal complaints: %(count)s") % {"count": digest.internal_complaints}
         + mark(digest.target(INTERNAL_COMPLAINTS_MAX)),
-        dsr_line(digest.shop.dsr, digest.target(DSR_MIN)),
+        dsr_line(digest.dsr, digest.target(DSR_MIN)),
     ]
     head += _bonus_lines(digest.targets)
     head += ["", _("<b>Top causes this month</b>")]

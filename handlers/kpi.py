@@ -12,10 +12,9 @@ from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.process.runtime import Runtime
-from bot.services import digest as digests
-from bot.services import metrics, orders, ratings, refunds
-from bot.services.digest import AgentLine
+from bot.services import monthly_report, orders, ratings, refunds
 from bot.services.errors import InvalidInput, NotAllowed
+from bot.services.scoreboard import AgentLine
 from handlers import parse
 from handlers.common import (
     Caller,
@@ -30,6 +29,7 @@ from handlers.common import (
     runtime,
 )
 from handlers.digest_render import percent
+from scoring.months import month_of
 
 DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})
 CANCEL_WORDS = frozenset({"cancel", "取消"})
@@ -207,13 +207,13 @@ async def score(update: Update, context: Context, caller: Caller) -> None:
         target_id = target.user_id
     tz = rt.settings.team.tz
     now = clock.now()
-    month = metrics.parse_month(month_text) if month_text else metrics.month_of(now, tz)
+    month = parse.month(month_text) if month_text else month_of(now, tz)
     # The monthly report's row: the same complete pay the digest and the pay sheet show.
-    report = await digests.build_report(rt.db, rt.settings, month, agent_id=target_id)
+    report = await monthly_report.build_report(rt.db, rt.settings, month, agent_id=target_id)
     rows = report.agents
     if not rows:
         raise InvalidInput(N_("%(name)s is not on the team."), name=target_id)
-    in_progress = month == metrics.month_of(now, tz)
+    in_progress = month == month_of(now, tz)
     await reply(update, _render_score(rt, rows[0], month.strftime("%Y-%m"), in_progress))
 
 

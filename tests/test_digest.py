@@ -23,8 +23,10 @@ from sqlmodel import col, select
 from bot import cli, clock
 from bot.models import Outbox
 from bot.services import digest as digests
-from bot.services.digest import AgentLine, Digest, ShopLine
-from bot.services.metrics import OldTicket, SurveyCounts, TicketCounts
+from bot.services import monthly_report
+from bot.services.digest import Digest
+from bot.services.scoreboard import AgentLine
+from bot.services.shop_figures import OldTicket, SurveyCounts, TicketCounts
 from handlers import charts, digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
@@ -283,7 +285,7 @@ EXPECTED: dict[str, Any] = {
 }
 
 CSV_ROWS = [
-    list(digests.CSV_HEADER),
+    list(monthly_report.CSV_HEADER),
     # agent user_id tickets satisfaction speed quality skill total max_total pay currency met
     # first_time_fix_rate internal_complaints sales pay_base commission bonus
     [
@@ -587,7 +589,6 @@ def _digest(agents: int) -> Digest:
         causes=(),
         series=(),
         currency="CNY",
-        shop=ShopLine(None, 0, None, 0, None, None),
     )
 
 

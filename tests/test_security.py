@@ -29,7 +29,7 @@ from bot.app import build_application
 from bot.i18n import SUPPORTED, translations
 from bot.models import Survey, Ticket
 from bot.process import logs
-from bot.services import dsr, metrics, orders, ratings, refunds, sales
+from bot.services import dsr, orders, ratings, refunds, sales
 from bot.services.errors import KefuError
 from handlers import parse
 from tests.fakebot import FakeBotApiServer, FakeTelegram, SentMessage
@@ -505,7 +505,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "refund amount": refunds.parse_amount,
     "skill rating": ratings.parse_skill,
     "quality score": ratings.parse_quality,
-    "month": metrics.parse_month,
+    "month": parse.month,
     "requested time": lambda text: parse.moment(text, TZ, key="requested"),
     "DSR score": dsr.parse_score,
     "sales CSV": lambda text: sales.parse_csv(text, today=date(2026, 3, 1)),

@@ -33,6 +33,7 @@ from bot import cli
 from bot.cli.orders import import_sales_file
 from bot.i18n import use_language
 from bot.services import digest as digests
+from bot.services import monthly_report
 from handlers import digest_render
 from tests.harness import AGENT, AGENT2, MANAGER, Kefu, settings_for
 from tests.test_digest import approx, ok, travel
@@ -238,7 +239,7 @@ async def test_every_new_figure_in_the_json_the_csv_and_the_chat(
         table, document = await kefu.say(MANAGER, "/report 2026-03")
         rows = list(csv.reader(io.StringIO((document.file_bytes or b"").decode("utf-8-sig"))))
         header = rows[0]
-        assert header[: len(digests.CSV_HEADER)] == list(digests.CSV_HEADER)
+        assert header[: len(monthly_report.CSV_HEADER)] == list(monthly_report.CSV_HEADER)
         picked = ["agent", "total", "pay", "team_targets_met", "first_time_fix_rate"]
         picked += ["internal_complaints", "sales", "pay_base", "commission", "bonus"]
         assert [[row[header.index(name)] for name in picked] for row in rows[1:]] == [

@@ -1,8 +1,8 @@
-"""The daily digest and the monthly report: every figure a manager reads, for one day or month.
+"""The daily digest: every figure a manager reads about one day, and posting it once a day.
 
-The aggregates come from `metrics` (computed in the database); this module decides which day
-each figure is for, checks the team targets, and turns the result into plain JSON — the
-snapshot the scheduled digest is queued with and what `kefu digest --json` prints.
+The aggregates come from `scoreboard` and `shop_figures` (computed in the database); this
+module decides which day each figure is for, checks the team targets, and declares the JSON
+snapshot the scheduled digest is queued with and that `kefu digest --json` prints.
 
 Day semantics for the digest of day D (team time zone): new / resolved tickets and survey
 answers are for D−1; open counts are as of the start of D; the refund window is D−30 … D−1;
@@ -15,139 +15,144 @@ money (pay) is a decimal string such as "750.00", so no binary rounding creeps i
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import BeforeValidator, Field, PlainSerializer, TypeAdapter
 from sqlmodel import select
 
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.models import Outbox
-from bot.services import metrics, more_shop_figures, team
+from bot.services import more_shop_figures, scoreboard, shop_figures, team
 from bot.services.dsr import DsrLatest
-from bot.services.more_shop_figures import MoreShopFigures
-from scoring.figures import Dsr, dsr_change
-from scoring.pay import PaySheet, pay_sheet
-from scoring.refunds import RefundFigures, local_day
-from scoring.targets import (
-    DISPUTE_REFUND_RATE_MAX,
-    DSR_MIN,
-    FIRST_TIME_FIX_RATE_MIN,
-    INTERNAL_COMPLAINTS_MAX,
-    INTERVENTION_RATE_MAX,
-    OPEN_OVER_5D_MAX,
-    QUALITY_REFUND_RATE_MAX,
-    REFUND_HOURS_MAX,
-    REFUND_RATE_MAX,
-    SATISFACTION_MIN,
-    TargetResult,
-    bonus_at_risk,
-    check_targets,
-)
+from bot.services.scoreboard import AgentLine
+from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
+from scoring import RefundFigures, TargetResult, bonus_at_risk
+from scoring.figures import dsr_change
+from scoring.months import month_period_utc, month_start
 
 log = logging.getLogger(__name__)
 
 NOTICE_KIND = "digest"
 SERIES_DAYS = 30
 OLDEST_SHOWN = 5
-# The digest's "open over 3 days / over 5 days" (open_over_3d / open_over_5d) are the domain's
-# fixed thresholds, whatever durations the follow-ups are configured with.
-OVER_3D = timedelta(days=3)
-OVER_5D = timedelta(days=5)
 
 
-# `metrics.AgentScore` flattened: the JSON snapshot, the pay sheet and the chat lines list the
-# four indicators side by side, where the scoreboard nests them in `Indicators`.
+# How the few values the JSON writes otherwise than Python holds them are written and read.
+
+
+def _window_from_json(value: Any) -> Any:
+    return (value["start"], value["end"]) if isinstance(value, dict) else value
+
+
+def _window_json(window: tuple[date, date]) -> dict[str, str]:
+    return {"start": window[0].isoformat(), "end": window[1].isoformat()}
+
+
+def _month_from_json(value: Any) -> Any:
+    return date.fromisoformat(value + "-01") if isinstance(value, str) else value
+
+
+def _cause_from_json(value: Any) -> Any:
+    return (value["category"], value["tickets"]) if isinstance(value, dict) else value
+
+
+def _cause_json(cause: tuple[str, int]) -> dict[str, Any]:
+    return {"category": cause[0], "tickets": cause[1]}
+
+
+Window = Annotated[
+    tuple[date, date],
+    BeforeValidator(_window_from_json),
+    PlainSerializer(_window_json, return_type=dict),
+]
+Month = Annotated[
+    date,
+    BeforeValidator(_month_from_json),
+    PlainSerializer(lambda month: month.strftime("%Y-%m"), return_type=str),
+]
+Cause = Annotated[
+    tuple[str, int],
+    BeforeValidator(_cause_from_json),
+    PlainSerializer(_cause_json, return_type=dict),
+]
+
+
 @dataclass(frozen=True)
-class AgentLine:
-    user_id: int
-    name: str
-    tickets: int
-    satisfaction: float | None
-    speed: float | None
-    quality: float | None
-    skill: float | None
-    total: float | None
-    max_total: int
-    pay: Decimal | None  # the complete pay: pay_parts added up
-    first_time_fix_rate: float | None = None
-    internal_complaints: int = 0
-    sales: Decimal = Decimal("0.00")
-    pay_parts: PaySheet | None = None
+class RefundTimes:
+    """The refund window's refund time and interventions (written in the JSON's `refunds`)."""
+
+    median_refund_hours: float | None = None
+    interventions: int = 0
+    intervention_rate: float | None = None
 
 
 @dataclass(frozen=True)
-class ShopLine:
-    """The rest of the shop figures, as the digest and the report carry them."""
+class DsrMove:
+    """How each DSR score moved since the entry before the latest."""
 
-    first_time_fix_rate: float | None  # team, month to date
-    internal_complaints: int  # team, month to date
-    median_refund_hours: float | None  # the refund window
-    interventions: int
-    intervention_rate: float | None
-    dsr: DsrLatest | None  # the latest entry, with the one before it for the change
+    description: float
+    service: float
+    logistics: float
 
 
-def _dsr_json(latest: DsrLatest | None) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class DsrLine:
+    """The latest DSR entry up to the digest's day, as the JSON writes it."""
+
+    day: Annotated[date, Field(alias="date")]
+    description: float
+    service: float
+    logistics: float
+    change: DsrMove | None
+
+
+def dsr_line(latest: DsrLatest | None) -> DsrLine | None:
     if latest is None:
         return None
-    change = dsr_change(latest.scores, latest.previous)
-    return {
-        "date": latest.day.isoformat(),
-        "description": float(latest.scores.description),
-        "service": float(latest.scores.service),
-        "logistics": float(latest.scores.logistics),
-        "change": None
+    scores, change = latest.scores, dsr_change(latest.scores, latest.previous)
+    return DsrLine(
+        day=latest.day,
+        description=float(scores.description),
+        service=float(scores.service),
+        logistics=float(scores.logistics),
+        change=None
         if change is None
-        else {
-            "description": float(change.description),
-            "service": float(change.service),
-            "logistics": float(change.logistics),
-        },
-    }
-
-
-def _dsr_from_json(data: dict[str, Any] | None) -> DsrLatest | None:
-    if data is None:
-        return None
-    scores = Dsr(*(Decimal(str(data[name])) for name in ("description", "service", "logistics")))
-    change = data["change"]
-    previous = (
-        None
-        if change is None
-        else Dsr(
-            *(
-                Decimal(str(data[name])) - Decimal(str(change[name]))
-                for name in ("description", "service", "logistics")
-            )
-        )
+        else DsrMove(
+            description=float(change.description),
+            service=float(change.service),
+            logistics=float(change.logistics),
+        ),
     )
-    return DsrLatest(day=date.fromisoformat(data["date"]), scores=scores, previous=previous)
 
 
 @dataclass(frozen=True)
 class Digest:
-    day: date
-    refund_window: tuple[date, date]
-    tickets: metrics.TicketCounts
-    surveys: metrics.SurveyCounts
+    """One day's digest; its fields (with their aliases) are the JSON snapshot's schema."""
+
+    day: Annotated[date, Field(alias="date")]
+    refund_window: Window
+    tickets: TicketCounts
+    surveys: SurveyCounts
     # The month's average answer (`surveys.month_average` in the JSON): what the
     # satisfaction target is checked against.
     month_satisfaction: float | None
     refunds: RefundFigures
-    month: date
+    month: Month
+    currency: str
     agents: tuple[AgentLine, ...]
     targets: tuple[TargetResult, ...]
-    causes: tuple[tuple[str, int], ...]
-    series: tuple[metrics.DayPoint, ...]
-    currency: str
-    shop: ShopLine
+    causes: Annotated[tuple[Cause, ...], Field(alias="top_causes")]
+    series: tuple[DayPoint, ...]
+    # The rest of the shop figures (defaults: a snapshot queued before they existed).
+    refund_times: RefundTimes = RefundTimes()
+    first_time_fix_rate: float | None = None  # team, month to date
+    internal_complaints: int = 0  # team, month to date
+    dsr: DsrLine | None = None
 
     @property
     def yesterday(self) -> date:
@@ -162,324 +167,63 @@ class Digest:
 
     def to_json(self) -> dict[str, Any]:
         """The digest as plain JSON (see the module docstring for the conventions)."""
-        return {
-            "date": self.day.isoformat(),
-            "refund_window": {
-                "start": self.refund_window[0].isoformat(),
-                "end": self.refund_window[1].isoformat(),
-            },
-            "tickets": {
-                "new": self.tickets.new,
-                "resolved": self.tickets.resolved,
-                "open": self.tickets.open,
-                "open_over_3d": self.tickets.open_over_3d,
-                "open_over_5d": self.tickets.open_over_5d,
-                "oldest": [
-                    {
-                        "number": t.number,
-                        "agent": t.agent_name,
-                        "age_hours": _age_hours(t.age),
-                    }
-                    for t in self.tickets.oldest
-                ],
-            },
-            "surveys": {
-                "sent": self.surveys.sent,
-                "answered": self.surveys.answered,
-                "average": self.surveys.average,
-                "month_average": self.month_satisfaction,
-            },
-            "refunds": {
-                "orders": self.refunds.orders,
-                "refunds": self.refunds.refunds,
-                "refund_rate": self.refunds.refund_rate,
-                "dispute_refunds": self.refunds.dispute_refunds,
-                "dispute_refund_rate": self.refunds.dispute_refund_rate,
-                "quality_refunds": self.refunds.quality_refunds,
-                "quality_refund_rate": self.refunds.quality_refund_rate,
-                "median_refund_hours": self.shop.median_refund_hours,
-                "interventions": self.shop.interventions,
-                "intervention_rate": self.shop.intervention_rate,
-            },
-            "first_time_fix_rate": self.shop.first_time_fix_rate,
-            "internal_complaints": self.shop.internal_complaints,
-            "dsr": _dsr_json(self.shop.dsr),
-            "month": self.month.strftime("%Y-%m"),
-            "currency": self.currency,
-            "agents": [_agent_json(agent) for agent in self.agents],
-            "targets": [
-                {"name": t.name, "target": t.target, "actual": t.actual, "met": t.met}
-                for t in self.targets
-            ],
-            "bonus_at_risk": self.bonus_at_risk,
-            "top_causes": [{"category": name, "tickets": count} for name, count in self.causes],
-            "series": [
-                {
-                    "day": point.day.isoformat(),
-                    "new": point.new,
-                    "resolved": point.resolved,
-                    "orders": point.orders,
-                    "refunds": point.refunds,
-                    "refund_rate": point.refund_rate,
-                }
-                for point in self.series
-            ],
-        }
+        data = _SCHEMA.dump_python(self, mode="json", by_alias=True)
+        # Two places where the snapshot's layout is not the fields': the month's average sits
+        # with the other survey figures, and the derived bonus flag is written for readers.
+        data["surveys"]["month_average"] = data.pop("month_satisfaction")
+        data["refunds"].update(data.pop("refund_times"))
+        data["bonus_at_risk"] = self.bonus_at_risk
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
         """The inverse of `to_json`: how a queued snapshot is rendered at send time."""
-        tickets, surveys, refunds = data["tickets"], data["surveys"], data["refunds"]
-        return cls(
-            day=date.fromisoformat(data["date"]),
-            refund_window=(
-                date.fromisoformat(data["refund_window"]["start"]),
-                date.fromisoformat(data["refund_window"]["end"]),
-            ),
-            tickets=metrics.TicketCounts(
-                new=tickets["new"],
-                resolved=tickets["resolved"],
-                open=tickets["open"],
-                open_over_3d=tickets["open_over_3d"],
-                open_over_5d=tickets["open_over_5d"],
-                oldest=tuple(
-                    metrics.OldTicket(t["number"], t["agent"], timedelta(hours=t["age_hours"]))
-                    for t in tickets["oldest"]
-                ),
-            ),
-            surveys=metrics.SurveyCounts(
-                sent=surveys["sent"], answered=surveys["answered"], average=surveys["average"]
-            ),
-            month_satisfaction=surveys["month_average"],
-            refunds=RefundFigures(
-                **{key: value for key, value in refunds.items() if key not in _SHOP_REFUND_KEYS}
-            ),
-            month=date.fromisoformat(data["month"] + "-01"),
-            agents=tuple(_agent_from_json(agent) for agent in data["agents"]),
-            targets=tuple(TargetResult(**target) for target in data["targets"]),
-            causes=tuple((c["category"], c["tickets"]) for c in data["top_causes"]),
-            series=tuple(
-                metrics.DayPoint(
-                    day=date.fromisoformat(p["day"]),
-                    new=p["new"],
-                    resolved=p["resolved"],
-                    orders=p["orders"],
-                    refunds=p["refunds"],
-                    refund_rate=p["refund_rate"],
-                )
-                for p in data["series"]
-            ),
-            currency=data["currency"],
-            shop=ShopLine(
-                first_time_fix_rate=data["first_time_fix_rate"],
-                internal_complaints=data["internal_complaints"],
-                median_refund_hours=refunds["median_refund_hours"],
-                interventions=refunds["interventions"],
-                intervention_rate=refunds["intervention_rate"],
-                dsr=_dsr_from_json(data["dsr"]),
-            ),
-        )
-
-
-# The keys of "refunds" in the JSON that are not `RefundFigures` fields.
-_SHOP_REFUND_KEYS = frozenset({"median_refund_hours", "interventions", "intervention_rate"})
-
-
-def _age_hours(age: timedelta) -> float:
-    """An age as the JSON keeps it: hours, to the hundredth."""
-    return round(age.total_seconds() / 3600, 2)
-
-
-def _agent_json(agent: AgentLine) -> dict[str, Any]:
-    return {
-        "user_id": agent.user_id,
-        "name": agent.name,
-        "tickets": agent.tickets,
-        "satisfaction": agent.satisfaction,
-        "speed": agent.speed,
-        "quality": agent.quality,
-        "skill": agent.skill,
-        "total": agent.total,
-        "max_total": agent.max_total,
-        "pay": None if agent.pay is None else str(agent.pay),
-        "first_time_fix_rate": agent.first_time_fix_rate,
-        "internal_complaints": agent.internal_complaints,
-        "sales": str(agent.sales),
-        "pay_parts": None
-        if agent.pay_parts is None
-        else {
-            "base": str(agent.pay_parts.base),
-            "commission": str(agent.pay_parts.commission),
-            "bonus": str(agent.pay_parts.bonus),
-        },
-    }
-
-
-def _agent_from_json(data: dict[str, Any]) -> AgentLine:
-    pay, parts = data["pay"], data["pay_parts"]
-    sheet = (
-        None
-        if parts is None or pay is None
-        else PaySheet(
-            base=Decimal(parts["base"]),
-            commission=Decimal(parts["commission"]),
-            bonus=Decimal(parts["bonus"]),
-            pay=Decimal(pay),
-        )
-    )
-    return AgentLine(
-        **{
+        refunds = dict(data["refunds"])
+        times = {name: refunds.pop(name) for name in _REFUND_TIMES if name in refunds}
+        fields = {
             **data,
-            "pay": None if pay is None else Decimal(pay),
-            "sales": Decimal(data["sales"]),
-            "pay_parts": sheet,
+            "month_satisfaction": data["surveys"]["month_average"],
+            "refunds": refunds,
+            "refund_times": times,
         }
-    )
+        return _SCHEMA.validate_python(fields)
 
 
-# ------------------------------------------------------------------ days and months
+_REFUND_TIMES = ("median_refund_hours", "interventions", "intervention_rate")
 
 
-def default_report_month(settings: Settings) -> date:
-    """The month of yesterday: on the 1st, the month just finished."""
-    today = local_day(clock.now(), settings.team.tz)
-    return metrics.month_start(today - timedelta(days=1))
+_SCHEMA = TypeAdapter(Digest)
 
 
 # ------------------------------------------------------------------ the digest
-
-
-def _agents(
-    scores: list[metrics.AgentScore],
-    more: MoreShopFigures,
-    settings: Settings,
-    targets: tuple[TargetResult, ...],
-) -> tuple[AgentLine, ...]:
-    """The scoreboard with each agent's first-time fix, complaints, sales and complete pay:
-    base + commission on their sales + the team bonus, which one missed target forfeits for
-    everyone."""
-    scoring = settings.scoring
-    forfeited = bonus_at_risk(targets)
-    lines = []
-    for score in scores:
-        sales = more.agent_sales.get(score.user_id, Decimal("0.00"))
-        sheet = pay_sheet(
-            base=score.base,
-            sales=sales,
-            commission_rate=scoring.commission_rate,
-            team_bonus=scoring.team_bonus,
-            bonus_forfeited=forfeited,
-        )
-        fix = more.agent_first_time_fix.get(score.user_id)
-        lines.append(
-            AgentLine(
-                user_id=score.user_id,
-                name=score.name,
-                tickets=score.tickets,
-                satisfaction=score.indicators.satisfaction,
-                speed=score.indicators.speed,
-                quality=score.indicators.quality,
-                skill=score.indicators.skill,
-                total=score.total,
-                max_total=score.max_total,
-                pay=None if sheet is None else sheet.pay,
-                first_time_fix_rate=None if fix is None else fix.rate,
-                internal_complaints=more.agent_complaints.get(score.user_id, 0),
-                sales=sales,
-                pay_parts=sheet,
-            )
-        )
-    return tuple(lines)
-
-
-def _shop(more: MoreShopFigures) -> ShopLine:
-    return ShopLine(
-        first_time_fix_rate=more.first_time_fix.rate,
-        internal_complaints=more.internal_complaints,
-        median_refund_hours=more.median_refund_hours,
-        interventions=more.interventions,
-        intervention_rate=more.intervention_rate,
-        dsr=more.dsr,
-    )
-
-
-def _targets(
-    settings: Settings,
-    refunds: RefundFigures,
-    satisfaction: float | None,
-    open_over_5d: int,
-    more: MoreShopFigures,
-) -> tuple[TargetResult, ...]:
-    """Every configured team target against its figure (the whole Taobao list)."""
-    return tuple(
-        check_targets(
-            settings.targets.as_mapping(),
-            {
-                REFUND_RATE_MAX: refunds.refund_rate,
-                DISPUTE_REFUND_RATE_MAX: refunds.dispute_refund_rate,
-                QUALITY_REFUND_RATE_MAX: refunds.quality_refund_rate,
-                SATISFACTION_MIN: satisfaction,
-                OPEN_OVER_5D_MAX: open_over_5d,
-                REFUND_HOURS_MAX: more.median_refund_hours,
-                INTERVENTION_RATE_MAX: more.intervention_rate,
-                DSR_MIN: None if more.dsr is None else float(more.dsr.scores.lowest),
-                INTERNAL_COMPLAINTS_MAX: more.internal_complaints,
-                FIRST_TIME_FIX_RATE_MIN: more.first_time_fix.rate,
-            },
-        )
-    )
-
-
-async def _more(
-    db: Database,
-    settings: Settings,
-    *,
-    month: date,
-    period: tuple[datetime, datetime],
-    window: tuple[date, date],
-    orders: int,
-    dsr_day: date,
-) -> MoreShopFigures:
-    return await more_shop_figures.gather(
-        db,
-        period=period,
-        month_days=(month, metrics.next_month(month) - timedelta(days=1)),
-        window=window,
-        orders=orders,
-        dsr_day=dsr_day,
-    )
 
 
 async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     """Everything the digest of `day` shows (see the module docstring for which day is which)."""
     tz = settings.team.tz
     yesterday = day - timedelta(days=1)
-    month = metrics.month_start(yesterday)
-    period = metrics.month_period_utc(month, tz)
-    counts = await metrics.ticket_counts(
+    month = month_start(yesterday)
+    period = month_period_utc(month, tz, clock.now())
+    counts = await shop_figures.ticket_counts(
         db,
         day=day,
         tz=tz,
-        remind_after=OVER_3D,
-        escalate_after=OVER_5D,
+        remind_after=shop_figures.OVER_3D,
+        escalate_after=shop_figures.OVER_5D,
         oldest=OLDEST_SHOWN,
     )
-    surveys = await metrics.survey_counts(db, day=day, tz=tz)
-    window, refunds = await metrics.refund_figures(db, day=day, tz=tz)
-    scores = await metrics.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
-    causes = await metrics.top_causes(db, start=period[0], end=period[1])
-    series = await metrics.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
-    satisfaction = await metrics.team_satisfaction(db, start=period[0], end=period[1])
-    more = await _more(
-        db,
-        settings,
-        month=month,
-        period=period,
-        window=window,
-        orders=refunds.orders,
-        dsr_day=yesterday,
+    surveys = await shop_figures.survey_counts(db, day=day, tz=tz)
+    window, refunds = await shop_figures.refund_figures(db, day=day, tz=tz)
+    scores = await scoreboard.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
+    causes = await shop_figures.top_causes(db, start=period[0], end=period[1])
+    series = await shop_figures.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
+    satisfaction = await shop_figures.team_satisfaction(db, start=period[0], end=period[1])
+    more = await more_shop_figures.gather(
+        db, month=month, tz=tz, window=window, orders=refunds.orders, dsr_day=yesterday
     )
-    targets = _targets(settings, refunds, satisfaction, counts.open_over_5d, more)
+    targets = shop_figures.team_targets(
+        settings.targets, refunds, satisfaction, counts.open_over_5d, more
+    )
     return Digest(
         day=day,
         refund_window=window,
@@ -487,19 +231,28 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         tickets=replace(
             counts,
             oldest=tuple(
-                replace(old, age=timedelta(hours=_age_hours(old.age))) for old in counts.oldest
+                replace(old, age=timedelta(hours=age_hours(old.age))) for old in counts.oldest
             ),
         ),
         surveys=surveys,
         month_satisfaction=satisfaction,
         refunds=refunds,
         month=month,
-        agents=_agents(scores, more, settings, targets),
+        currency=settings.scoring.currency,
+        agents=scoreboard.agent_lines(
+            scores, more, settings.scoring, bonus_forfeited=bonus_at_risk(targets)
+        ),
         targets=targets,
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
-        currency=settings.scoring.currency,
-        shop=_shop(more),
+        refund_times=RefundTimes(
+            median_refund_hours=more.median_refund_hours,
+            interventions=more.interventions,
+            intervention_rate=more.intervention_rate,
+        ),
+        first_time_fix_rate=more.first_time_fix.rate,
+        internal_complaints=more.internal_complaints,
+        dsr=dsr_line(more.dsr),
     )
 
 
@@ -560,142 +313,3 @@ async def claim_due(db: Database, settings: Settings) -> date | None:
                 payload={"part": "text", "digest": snapshot},
             )
     return day if queued else None
-
-
-# ------------------------------------------------------------------ the monthly report
-
-
-@dataclass(frozen=True)
-class MonthlyReport:
-    month: date
-    # The day the team figures are taken on: the first of the next month, or today.
-    as_of: date
-    agents: tuple[AgentLine, ...]
-    targets: tuple[TargetResult, ...]
-    currency: str
-    shop: ShopLine
-
-    @property
-    def bonus_at_risk(self) -> bool:
-        return bonus_at_risk(self.targets)
-
-    @property
-    def targets_met(self) -> bool | None:
-        """True when every target with data is met; None when no target could be checked."""
-        checked = [t.met for t in self.targets if t.met is not None]
-        if not checked:
-            return None
-        return all(checked)
-
-    def csv_bytes(self) -> bytes:
-        """The pay sheet; UTF-8 with a BOM so spreadsheet programs show Chinese names right."""
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow(CSV_HEADER)
-        met = {None: "", True: "yes", False: "no"}[self.targets_met]
-        for agent in self.agents:
-            writer.writerow(
-                [
-                    agent.name,
-                    agent.user_id,
-                    agent.tickets,
-                    _cell(agent.satisfaction),
-                    _cell(agent.speed),
-                    _cell(agent.quality),
-                    _cell(agent.skill),
-                    _cell(agent.total),
-                    agent.max_total,
-                    "" if agent.pay is None else str(agent.pay),
-                    self.currency,
-                    met,
-                    _cell(agent.first_time_fix_rate),
-                    agent.internal_complaints,
-                    str(agent.sales),
-                    *(
-                        ("", "", "")
-                        if agent.pay_parts is None
-                        else (
-                            str(agent.pay_parts.base),
-                            str(agent.pay_parts.commission),
-                            str(agent.pay_parts.bonus),
-                        )
-                    ),
-                ]
-            )
-        return buffer.getvalue().encode("utf-8-sig")
-
-    @property
-    def csv_filename(self) -> str:
-        return f"kefu-report-{self.month:%Y-%m}.csv"
-
-
-CSV_HEADER = (
-    "agent",
-    "user_id",
-    "tickets",
-    "satisfaction",
-    "speed",
-    "quality",
-    "skill",
-    "total",
-    "max_total",
-    "pay",
-    "currency",
-    "team_targets_met",
-    "first_time_fix_rate",
-    "internal_complaints",
-    "sales",
-    "pay_base",
-    "commission",
-    "bonus",
-)
-
-
-def _cell(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
-
-
-async def build_report(
-    db: Database, settings: Settings, month: date, *, agent_id: int | None = None
-) -> MonthlyReport:
-    """The month's scoreboard and pay, with the team targets as at the month's end (or today).
-
-    With `agent_id`, only that person's row (as `/score` shows it); the targets, and so the
-    bonus, are the team's all the same.
-    """
-    tz = settings.team.tz
-    month = metrics.month_start(month)
-    # The scoreboard refuses a month that has not started, with a message the user can read.
-    scores = await metrics.scoreboard(
-        db, month=month, scoring=settings.scoring, tz=tz, agent_id=agent_id
-    )
-    as_of = min(metrics.next_month(month), local_day(clock.now(), tz))
-    window, refunds = await metrics.refund_figures(db, day=as_of, tz=tz)
-    counts = await metrics.ticket_counts(
-        db,
-        day=as_of,
-        tz=tz,
-        remind_after=OVER_3D,
-        escalate_after=OVER_5D,
-        oldest=0,
-    )
-    start, end = metrics.month_period_utc(month, tz)
-    satisfaction = await metrics.team_satisfaction(db, start=start, end=end)
-    more = await _more(
-        db,
-        settings,
-        month=month,
-        period=(start, end),
-        window=window,
-        orders=refunds.orders,
-        dsr_day=as_of - timedelta(days=1),
-    )
-    targets = _targets(settings, refunds, satisfaction, counts.open_over_5d, more)
-    return MonthlyReport(
-        month=month,
-        as_of=as_of,
-        agents=_agents(scores, more, settings, targets),
-        targets=targets,
-        currency=settings.scoring.currency,
-        shop=_shop(more),
-    )

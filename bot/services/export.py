@@ -21,8 +21,8 @@ from sqlmodel import col, select
 
 from bot.db import Database
 from bot.models import Complaint, Intervention, Person, Refund, Sale, Survey, Ticket, TicketEvent
-from bot.services.metrics import month_bounds_utc
 from scoring.figures import HOURS_DECIMALS, intervention_day, refund_hours, refund_requested_at
+from scoring.months import month_bounds_utc
 
 CSV_HEADER = (
     "number",

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import clock
 from bot.db import Database
 from bot.models import Complaint, Intervention, Refund, Sale, Ticket
 from bot.services import dsr
@@ -29,6 +31,7 @@ from scoring.figures import (
     refund_hours,
     refund_requested_at,
 )
+from scoring.months import month_period_utc, next_month
 
 
 @dataclass(frozen=True)
@@ -134,15 +137,16 @@ async def _sales(session: AsyncSession, first: date, last: date) -> dict[int, De
 async def gather(
     db: Database,
     *,
-    period: tuple[datetime, datetime],
-    month_days: tuple[date, date],
+    month: date,
+    tz: ZoneInfo,
     window: tuple[date, date],
     orders: int,
     dsr_day: date,
 ) -> MoreShopFigures:
-    """The figures for a scoreboard `period` (UTC, month to date) whose team-local days are
-    `month_days` (inclusive), a refund `window` with its `orders`, and the DSR as of `dsr_day`."""
-    start, end = period
+    """The figures for `month` as the scoreboard counts it (to date, if in progress), a
+    refund `window` with its `orders`, and the DSR as of `dsr_day`."""
+    start, end = month_period_utc(month, tz, clock.now())
+    month_days = (month, next_month(month) - timedelta(days=1))
     async with db.transaction() as session:
         fixes = await _first_time_fix(session, start, end)
         hours = await _refund_hours(session, window)
