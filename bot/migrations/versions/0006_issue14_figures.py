@@ -1,7 +1,7 @@
 """issue 14: the rest of the shop figures, sales for commission, refund request times
 
 Revision ID: 0006_issue14_figures
-Revises: 0001
+Revises: 0003_issue12_inbox
 Create Date: 2026-12-02 16:16:43.066172
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.models
 
 revision: str = "0006_issue14_figures"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_issue12_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
