@@ -74,7 +74,7 @@ class TicketExport:
 
 
 def _at(moment: datetime | None, tz: ZoneInfo) -> str:
-    return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+    return "" if moment is None else moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _hours(start: datetime, end: datetime | None) -> str:
