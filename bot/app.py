@@ -31,6 +31,7 @@ from handlers import (
     menu,
     observe,
     seen,
+    shop,
     start,
     strays,
     tickets,
@@ -116,6 +117,7 @@ def build_application(
     team_handlers.register(app)
     digest.register(app)
     kpi.register(app)
+    shop.register(app)
     membership.register(app)
     conversation.register(app)
     customers.register(app)
