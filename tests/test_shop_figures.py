@@ -134,6 +134,7 @@ AGENTS: list[dict[str, Any]] = [
         "internal_complaints": 1,
         "sales": "166.65",
         "pay_parts": {"base": "900.00", "commission": "0.50", "bonus": "0.00"},
+        "median_reply_minutes": None,  # no customer wrote to the bot in this story
     },
     {
         "user_id": AGENT.user_id,
@@ -150,6 +151,7 @@ AGENTS: list[dict[str, Any]] = [
         "internal_complaints": 0,
         "sales": "433.34",
         "pay_parts": {"base": "683.33", "commission": "1.30", "bonus": "0.00"},
+        "median_reply_minutes": None,
     },
 ]
 EXPECTED: dict[str, Any] = {
