@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,7 +23,14 @@ async def insert_if_missing(
     replicas at once without one of them failing on the key.
     """
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect == "postgresql":
+        # Imported only where PostgreSQL is in use (its dialect costs `kefu` commands on
+        # SQLite a tenth of a second); by then SQLAlchemy has imported it already.
+        from sqlalchemy.dialects import postgresql
+
+        insert = postgresql.insert
+    else:
+        insert = sqlite.insert
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
     result = await session.exec(statement)  # type: ignore[call-overload]
     return bool(result.rowcount)
