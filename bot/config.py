@@ -31,6 +31,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from bot.i18n import Language
+
 DEFAULT_CONFIG_FILE = Path("config.toml")
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
 
@@ -103,7 +105,7 @@ class TeamSettings(_Section):
     managers: list[int] = Field(default_factory=list)
     agents: list[int] = Field(default_factory=list)
     timezone: str = "Asia/Shanghai"
-    language: Literal["en", "zh_CN"] = "en"
+    language: Language = "en"
 
     @field_validator("timezone")
     @classmethod

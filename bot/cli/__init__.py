@@ -1,9 +1,9 @@
 """The `kefu` command.
 
 A person typing `kefu --help` or `kefu digest` waits for every module imported, so this
-module imports only argparse at the top; each sub-command imports what it needs when it
-runs (python-telegram-bot only for `run`, Alembic only where migrations are applied).
-bench/cli.py times them.
+module imports only argparse (and the language list) at the top; each sub-command imports
+what it needs when it runs (python-telegram-bot only for `run`, Alembic only where
+migrations are applied). bench/cli.py times them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
+
+from bot.i18n import SUPPORTED
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -156,7 +158,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")
-    demo.add_argument("--language", choices=("en", "zh_CN"), default="en")
+    demo.add_argument("--language", choices=SUPPORTED, default="en")
     demo.set_defaults(func=cmd_demo)
     return root
 
