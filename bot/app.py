@@ -14,13 +14,14 @@ from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
+from bot.process.readable import ReadableUpdates
 from bot.process.runtime import Runtime
-from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
+from bot.process.sending import RetryingRateLimiter
+from bot.process.telemetry import CountingJobQueue, Metrics
 from bot.process.transport import AiohttpRequest
 from bot.services import team
 from handlers import (
     digest,
-    edits,
     errors,
     followups,
     kpi,
@@ -28,7 +29,9 @@ from handlers import (
     menu,
     observe,
     seen,
+    shop,
     start,
+    strays,
     tickets,
 )
 from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
@@ -59,8 +62,10 @@ def build_application(
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
+        # Every Bot API call is paced, counted and retried in place through Telegram's bad
+        # moments (bot/process/sending.py).
         .rate_limiter(
-            CountingRateLimiter(
+            RetryingRateLimiter(
                 metrics,
                 messages_per_second=settings.telegram.messages_per_second,
                 max_retries=settings.telegram.send_retries,
@@ -89,7 +94,10 @@ def build_application(
         request = AiohttpRequest()
         get_updates_request = get_updates_request or AiohttpRequest(connection_pool_size=1)
     # Tests plug their fake Bot API in here.
-    builder = builder.request(request).get_updates_request(get_updates_request or request)
+    # An update the library cannot read must not stall the poller (bot/process/readable.py).
+    builder = builder.request(request).get_updates_request(
+        ReadableUpdates(get_updates_request or request)
+    )
     app = builder.build()
     app.bot_data["runtime"] = Runtime(
         settings=settings,
@@ -98,7 +106,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
-    edits.register(app)
+    strays.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)
@@ -106,7 +114,9 @@ def build_application(
     team_handlers.register(app)
     digest.register(app)
     kpi.register(app)
+    shop.register(app)
     membership.register(app)
+    strays.register_last(app)
     app.add_error_handler(errors.on_error)
     return app
 

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.error import TelegramError
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
+from bot.process.sending import transient
 from bot.services import flows, tickets
-from bot.services.errors import InvalidInput
+from bot.services.errors import Conflict, InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
 from handlers import parse, render
@@ -21,8 +27,12 @@ from handlers.common import (
     Caller,
     Context,
     Where,
+    answer_button,
+    button,
     command,
+    drop_keyboard,
     esc,
+    handled_with_work,
     local_time,
     named_member,
     replied_user,
@@ -46,6 +56,22 @@ def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
     return author
 
 
+async def _log(
+    update: Update, context: Context, caller: Caller, new: NewTicket, customer: SeenUser | None
+) -> None:
+    """Log the ticket, the update counting as handled in the same transaction; then say so."""
+    created = await tickets.create(
+        runtime(context).db,
+        creator_id=caller.user_id,
+        new=new,
+        customer=customer,
+        origin_chat_id=caller.chat_id,
+        update_id=update.update_id,
+    )
+    handled_with_work(context)
+    await _logged(update, context, created)
+
+
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     log.info("ticket #%s logged", ticket.number, extra=log_fields(update, ticket=ticket.number))
     link = create_deep_linked_url(context.bot.username, ticket.link_token)
@@ -56,16 +82,46 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
             "Ticket #%(number)s logged (%(category)s).\n"
             "Forward this link to the customer so they can follow the ticket and rate the service:\n%(link)s"
         )
-    await reply(
-        update,
-        text
-        % {
-            "number": ticket.number,
-            "category": render.category_name(ticket.category),
-            "customer": esc(ticket.customer_name or ""),
-            "link": link,
-        },
-    )
+    text %= {
+        "number": ticket.number,
+        "category": render.category_name(ticket.category),
+        "customer": esc(ticket.customer_name or ""),
+        "link": link,
+    }
+    try:
+        await reply(update, text)
+    except TelegramError as error:
+        fields = log_fields(update, ticket=ticket.number)
+        if not transient(error):  # refused (blocked, removed from the chat): final
+            log.warning(
+                "ticket #%s logged, but Telegram refused its acknowledgement (%s)",
+                ticket.number,
+                error,
+                extra=fields,
+            )
+            raise
+        # Retried in place already (bot/process/sending.py). Without this message the agent
+        # never sees the link and logs the ticket again: the outbox keeps at it for hours,
+        # or says why not, naming the ticket.
+        log.warning(
+            "ticket #%s logged, but its acknowledgement failed (%s); queued to send again",
+            ticket.number,
+            error,
+            extra=fields,
+        )
+        message = update.effective_message
+        if message is not None:
+            await tickets.queue_acknowledgement(
+                runtime(context).db,
+                number=ticket.number,
+                update_id=update.update_id,
+                chat_id=message.chat_id,
+                text=text,
+            )
+
+
+async def _render_acknowledgement(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(payload["text"])  # rendered in the team's language when it was logged
 
 
 @command(role=Role.AGENT)
@@ -94,11 +150,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
             update, _("New ticket. What is the problem? Describe it in one message (or /cancel).")
         )
         return
-    new = parse.new_ticket(text, rt.settings.team.tz)
-    created = await tickets.create(
-        rt.db, creator_id=caller.user_id, new=new, customer=customer, origin_chat_id=caller.chat_id
-    )
-    await _logged(update, context, created)
+    await _log(update, context, caller, parse.new_ticket(text, rt.settings.team.tz), customer)
 
 
 @command(role=Role.AGENT)
@@ -172,14 +224,7 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
             category=Category(done.data.get("category") or Category.OTHER),
             order_ref=answer.strip() if answer else None,
         )
-        created = await tickets.create(
-            rt.db,
-            creator_id=caller.user_id,
-            new=new,
-            customer=customer,
-            origin_chat_id=caller.chat_id,
-        )
-        await _logged(update, context, created)
+        await _log(update, context, caller, new, customer)
 
 
 @command(role=Role.AGENT)
@@ -198,18 +243,17 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
     _prefix, field, value = query.data.split(":", 2)
     flow = await flows.current(rt.db, **where)
     if flow is None or flow.name != TICKET_FLOW:
-        await query.answer(_("This ticket draft is no longer open."))
-        return
-    await query.answer()
+        raise Conflict(N_("This ticket draft is no longer open."))
+    await answer_button(update, context)
     if field == "cat" and flow.step == "category":
         chosen = None if value == "skip" else Category(value)
         await flows.advance(rt.db, step="order", category=chosen.value if chosen else None, **where)
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await reply(
             update, _("Order reference? Send it, or press Skip."), reply_markup=_skip_order_button()
         )
     elif field == "order" and flow.step == "order":
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await _flow_step(update, context, caller, None)
 
 
@@ -333,11 +377,12 @@ async def resolve(update: Update, context: Context, caller: Caller) -> None:
 async def resolve_button(update: Update, context: Context, caller: Caller) -> None:
     """The two buttons /resolve N asks with."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None and query.data is not None  # the pattern saw the data
     _prefix, number, word = query.data.split(":")
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    # The work first: taking the buttons away is cosmetic and may fail (a double tap, an
+    # old message); a second tap is refused as "already resolved".
     await _resolve(update, context, caller, int(number), root=word == "root")
+    await drop_keyboard(update)
 
 
 async def _resolve(
@@ -384,6 +429,9 @@ def _first(args: list[str] | None) -> str:
     return args[0]
 
 
+notices.register(Notice(tickets.ACKNOWLEDGEMENT_KIND, render=_render_acknowledgement))
+
+
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("ticket", ticket))
     app.add_handler(CommandHandler("cancel", cancel))
@@ -393,12 +441,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("assign", assign))
     app.add_handler(CommandHandler("resolve", resolve))
     app.add_handler(CommandHandler("reopen", reopen))
+    app.add_handler(button(resolve_button, r"^resolve:\d{1,9}:(root|noroot)$"))
     app.add_handler(
-        CallbackQueryHandler(resolve_button, pattern=r"^resolve:\d{1,9}:(root|noroot)$")
-    )
-    app.add_handler(
-        CallbackQueryHandler(
-            flow_button, pattern=r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$"
-        )
+        button(flow_button, r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$")
     )
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, flow_text))

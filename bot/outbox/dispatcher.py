@@ -5,16 +5,25 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot import outbox
 from bot.db import Database
 from bot.outbox.notices import REGISTRY, Outgoing
 from bot.process.runtime import Runtime
+from bot.process.sending import PATIENCE, QUEUED
 from bot.services import reach
 
 log = logging.getLogger(__name__)
@@ -25,9 +34,9 @@ log = logging.getLogger(__name__)
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-# How long a queued message waits for Telegram's answer. Longer than for a direct reply:
-# a send that timed out may still have been delivered, and retrying it would repeat it.
-SEND_TIMEOUT = 30.0
+# How long a queued message waits for Telegram's answer: a send that timed out may still
+# have been delivered, and retrying it would repeat it.
+SEND_TIMEOUT = PATIENCE
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -55,8 +64,9 @@ async def deliver_due(bot: Bot, rt: Runtime) -> int:
 
 async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
     notice = REGISTRY.get(item.kind)
-    context = f"outbox #{item.id} {item.kind} ({item.dedupe_key}) to chat {item.chat_id}"
     fields = _log_fields(item)
+    about = f" about ticket #{fields['ticket']}" if "ticket" in fields else ""
+    context = f"outbox #{item.id} {item.kind} ({item.dedupe_key}){about} to chat {item.chat_id}"
     if notice is None:
         log.error("%s: no notice registered for this kind; giving up", context, extra=fields)
         await outbox.mark_failed(rt.db, item.id, error="unknown kind", retry_in=None)
@@ -67,6 +77,12 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
             await outbox.mark_sent(rt.db, item.id, message_id=None)
             return 0
         message_id = await _send(bot, item.chat_id, outgoing)
+    except ChatMigrated as exc:
+        # A group upgraded to a supergroup: follow it (the team chat too), and send there.
+        assert item.chat_id is not None
+        await reach.chat_moved(rt.db, old_chat_id=item.chat_id, new_chat_id=exc.new_chat_id)
+        log.warning("%s: the chat is now %s; sending there", context, exc.new_chat_id, extra=fields)
+        return await _deliver(bot, rt, replace(item, chat_id=exc.new_chat_id))
     except RetryAfter as exc:
         retry = (
             exc.retry_after
@@ -76,14 +92,14 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         await _retry_later(rt, item, f"flood limit ({exc})", retry, context, fields)
         return 0
     except Forbidden as exc:
+        if await _held(rt, item, exc.message, context):
+            return 0
         log.warning(
             "%s: refused by Telegram (%s); not retrying", context, exc.message, extra=fields
         )
         await outbox.mark_failed(rt.db, item.id, error=exc.message, retry_in=None)
         if notice.refused:
             await notice.refused(rt, item.payload, exc.message)
-        if item.chat_id is not None and item.chat_id < 0:
-            await _team_chat_refused(rt, item.chat_id, exc.message, context)
         return 0
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
@@ -115,12 +131,21 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
     return 1
 
 
-async def _team_chat_refused(rt: Runtime, chat_id: int, reason: str, context: str) -> None:
+async def _held(rt: Runtime, item: outbox.Pending, reason: str, context: str) -> bool:
+    """The team chat refuses the bot (removed from it): keep the message for its return."""
+    if item.chat_id is None or item.chat_id > 0:
+        return False
     try:
-        await reach.team_chat_refused(rt.db, chat_id=chat_id, reason=reason)
+        held = await reach.hold_for_team_chat(
+            rt.db, outbox_id=item.id, chat_id=item.chat_id, reason=reason
+        )
     except Exception:
-        # Mid-batch: a failure to raise the alarm must not hold back the other messages.
-        log.exception("%s: could not tell the managers that the chat refuses the bot", context)
+        # Mid-batch: a failure here must not hold back the other messages.
+        log.exception("%s: could not hold the message for the team chat's return", context)
+        return False
+    if held:
+        log.warning("%s: the team chat refuses the bot (%s); held", context, reason)
+    return held
 
 
 async def _retry_later(
@@ -150,8 +175,10 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
-    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py).
-    wait = {"read_timeout": SEND_TIMEOUT}
+    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py);
+    # failures are retried by the outbox, with a record that survives restarts, flood
+    # limits in place (bot/process/sending.py).
+    wait: dict[str, Any] = {"read_timeout": SEND_TIMEOUT, "rate_limit_args": QUEUED}
     if out.edit_message_id is not None:
         await bot.edit_message_text(
             out.text,
