@@ -193,7 +193,6 @@ def command(
             except KefuError as refusal:
                 await reply(update, render_refusal(refusal))
 
-        guarded.required_role = role  # type: ignore[attr-defined]
         return guarded
 
     return wrap

@@ -151,17 +151,6 @@ async def cancel(session: AsyncSession, key_prefix: str) -> int:
     return int(result.rowcount or 0)
 
 
-async def next_due(db: Database) -> datetime | None:
-    async with db.transaction() as session:
-        rows = await session.exec(
-            select(Outbox.not_before)
-            .where(Outbox.status == "pending")
-            .order_by(col(Outbox.not_before))
-            .limit(1)
-        )
-        return rows.first()
-
-
 async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> int:
     """Free the leases of pending messages whose claimant `orphaned(owner)` says is gone.
 
