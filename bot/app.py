@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
+from bot.outbox import notices
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
 from bot.process.runtime import Runtime
 from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
@@ -28,9 +29,9 @@ from handlers import (
     observe,
     seen,
     start,
+    survey_notices,
     tickets,
 )
-from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
 from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
@@ -95,6 +96,14 @@ def build_application(
     digest.register(app)
     kpi.register(app)
     membership.register(app)
+    # What the outbox's rows of each kind become when sent (bot/outbox/notices.py).
+    for notice in (
+        *survey_notices.NOTICES,
+        *followups.NOTICES,
+        *digest.NOTICES,
+        *membership.NOTICES,
+    ):
+        notices.register(notice)
     app.add_error_handler(errors.on_error)
     return app
 

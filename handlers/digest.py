@@ -15,7 +15,6 @@ from telegram.ext import Application, CommandHandler
 from bot import clock
 from bot.i18n import N_, use_language
 from bot.models import Role
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
@@ -89,7 +88,7 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 
 
-notices.register(Notice(kind=digests.NOTICE_KIND, render=_render_queued))
+NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

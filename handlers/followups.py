@@ -14,7 +14,6 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot import clock
 from bot.i18n import _, use_language
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import followups, tickets
@@ -157,10 +156,10 @@ async def _reminder_refused(rt: Runtime, payload: dict[str, Any], error: str) ->
         )
 
 
-notices.register(
-    Notice(kind=followups.KINDS[Level.REMIND], render=_render_reminder, refused=_reminder_refused)
+NOTICES = (
+    Notice(kind=followups.KINDS[Level.REMIND], render=_render_reminder, refused=_reminder_refused),
+    Notice(kind=followups.KINDS[Level.ESCALATE], render=_render_escalation),
 )
-notices.register(Notice(kind=followups.KINDS[Level.ESCALATE], render=_render_escalation))
 
 
 @command(where=Where.PRIVATE_OR_TEAM)

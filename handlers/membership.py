@@ -8,7 +8,6 @@ from telegram import ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler
 
 from bot.i18n import _, use_language
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import reach
@@ -39,7 +38,7 @@ async def _render_lost(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
     return Outgoing(text)
 
 
-notices.register(Notice(reach.KIND_TEAM_CHAT_LOST, render=_render_lost))
+NOTICES = (Notice(reach.KIND_TEAM_CHAT_LOST, render=_render_lost),)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
