@@ -28,8 +28,9 @@ from bot.models import Person, Role, SkillRating, Survey, Ticket
 from bot.services.errors import InvalidInput
 from bot.services.sql import unresolved_at, within_hours
 from scoring import (
-    SPEED_FAST_HOURS,
+    SPEED_BANDS,
     SPEED_SLOW_HOURS,
+    SPEED_SLOWEST,
     Indicators,
     Tier,
     Weights,
@@ -128,9 +129,11 @@ async def _resolved_in_period(
     """Speed bands, quality scores and counts of the tickets resolved in [start, end)."""
     received, resolved = col(Ticket.received_at), col(Ticket.resolved_at)
     band = case(
-        (within_hours(session, received, resolved, SPEED_FAST_HOURS), 10),
-        (within_hours(session, received, resolved, SPEED_SLOW_HOURS), 8),
-        else_=5,
+        *(
+            (within_hours(session, received, resolved, hours), score)
+            for hours, score in SPEED_BANDS
+        ),
+        else_=SPEED_SLOWEST,
     )
     # One range scan grouped by (agent, speed, quality) serves all three: the month's
     # resolved tickets are the bulk of the scoreboard's work.
@@ -164,20 +167,20 @@ async def _overdue_counts(
 ) -> dict[int, int]:
     """Per agent, tickets still open at `end` and received more than SPEED_SLOW_HOURS before.
 
-    Never resolving must not help: each of these scores as a slow resolution (5).
+    Never resolving must not help: each of these scores as the slowest resolution.
     """
     received = col(Ticket.received_at)
     overdue = (received < end - timedelta(hours=SPEED_SLOW_HOURS),)
     overdue_rows = union_all(
         *(
-            select(col(Ticket.agent_id).label("agent_id"), literal(5).label("score")).where(
-                still_open, *overdue, _agent_filter(col(Ticket.agent_id), agent_id)
-            )
+            select(
+                col(Ticket.agent_id).label("agent_id"), literal(SPEED_SLOWEST).label("score")
+            ).where(still_open, *overdue, _agent_filter(col(Ticket.agent_id), agent_id))
             for still_open in unresolved_at(end)
         )
     )
     counts = await _counts_by_band(session, overdue_rows)
-    return {agent: bands[5] for agent, bands in counts.items()}
+    return {agent: bands[SPEED_SLOWEST] for agent, bands in counts.items()}
 
 
 async def _satisfaction_counts(
@@ -210,7 +213,7 @@ async def _satisfaction_counts(
 def _with_overdue(bands: dict[int, int], overdue: dict[int, int], user_id: int) -> dict[int, int]:
     if user_id not in overdue:
         return bands
-    return {**bands, 5: bands.get(5, 0) + overdue[user_id]}
+    return {**bands, SPEED_SLOWEST: bands.get(SPEED_SLOWEST, 0) + overdue[user_id]}
 
 
 async def _latest_skills(

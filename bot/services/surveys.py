@@ -30,6 +30,7 @@ from bot.i18n import N_
 from bot.models import Outbox, Person, Role, Survey, TeamSetting, Ticket, TicketEvent, TicketStatus
 from bot.services.errors import Conflict, NotAllowed
 from bot.services.team import TEAM_CHAT_KEY
+from scoring import SATISFACTION_SCORES
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +52,11 @@ OPEN_STATUSES = (SurveyStatus.PENDING, SurveyStatus.SENT)
 
 
 class Rating(IntEnum):
-    """The answers in button order; the value is the KPI score (domain page: 10 / 8 / 5)."""
+    """The answers in button order; the value is the KPI score (`scoring`'s mapping)."""
 
-    VERY_SATISFIED = 10
-    SATISFIED = 8
-    DISSATISFIED = 5
+    VERY_SATISFIED = SATISFACTION_SCORES["very_satisfied"]
+    SATISFIED = SATISFACTION_SCORES["satisfied"]
+    DISSATISFIED = SATISFACTION_SCORES["dissatisfied"]
 
 
 class Outcome(StrEnum):

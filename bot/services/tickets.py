@@ -23,6 +23,7 @@ from bot.services import batching, surveys, team
 from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
+from scoring import QUALITY_REOPENED, quality_at_resolution
 
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
@@ -363,7 +364,7 @@ async def resolve(
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = max(now, ticket.received_at)
         if not ticket.quality_overridden:
-            ticket.quality = 10 if root_cause_found else 8
+            ticket.quality = quality_at_resolution(root_cause_found)
         session.add(_event(ticket, actor_id, "resolved", "root" if root_cause_found else "noroot"))
         await surveys.on_resolved(session, ticket)
         return await _view(session, ticket)
@@ -379,7 +380,7 @@ async def reopen(db: Database, number: int, *, actor_id: int) -> TicketView:
         ticket.status = TicketStatus.OPEN
         ticket.resolved_at = None
         ticket.closed_at = None
-        ticket.quality = 5
+        ticket.quality = QUALITY_REOPENED
         ticket.quality_overridden = False
         ticket.round += 1
         ticket.reopen_count += 1
