@@ -31,6 +31,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from scoring.overdue import ESCALATE_AFTER_DAYS, REMIND_AFTER_DAYS, OverdueRule
+
 DEFAULT_CONFIG_FILE = Path("config.toml")
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
 
@@ -131,8 +133,8 @@ class SurveySettings(_Section):
 
 class FollowupSettings(_Section):
     check_interval_minutes: float = Field(default=15, gt=0)
-    remind_after_days: float = Field(default=3, gt=0)
-    escalate_after_days: float = Field(default=5, gt=0)
+    remind_after_days: float = Field(default=REMIND_AFTER_DAYS, gt=0)
+    escalate_after_days: float = Field(default=ESCALATE_AFTER_DAYS, gt=0)
     quiet_hours: str | None = None
 
     @field_validator("quiet_hours")
@@ -147,9 +149,12 @@ class FollowupSettings(_Section):
 
     @model_validator(mode="after")
     def _order(self) -> FollowupSettings:
-        if self.escalate_after_days <= self.remind_after_days:
-            raise ValueError("escalate_after_days must be greater than remind_after_days")
+        self.overdue  # noqa: B018  (scoring's rule refuses thresholds out of order)
         return self
+
+    @property
+    def overdue(self) -> OverdueRule:
+        return OverdueRule(self.remind_after_days, self.escalate_after_days)
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:

@@ -38,10 +38,6 @@ DESCRIPTION_LIMIT = 200
 OPEN_PREFIX = "followup:open:"
 
 
-def _days(value: float) -> str:
-    return f"{value:g}"
-
-
 def _tag(member: Member) -> str:
     return mention(member.user_id, member.name)
 
@@ -100,7 +96,7 @@ def escalation_text(overdue: Overdue, escalate_after_days: float) -> str:
     headline = _("🚨 <b>Ticket #%(number)s has been open for %(age)s, over %(days)s days.</b>") % {
         "number": overdue.number,
         "age": render.duration(overdue.age),
-        "days": _days(escalate_after_days),
+        "days": render.days(escalate_after_days),
     }
     managers = [m for m in overdue.managers if m.user_id != overdue.agent.user_id]
     lines = [headline, *_details(overdue), _("Agent: %(agent)s") % {"agent": _tag(overdue.agent)}]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
@@ -225,35 +224,28 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
             update, _("Use /tickets mine, /tickets open, /tickets overdue or /tickets all.")
         )
         return
-    overdue_after = timedelta(days=rt.settings.followup.remind_after_days)
+    rule = rt.settings.followup.overdue
     found = await tickets.listing(
-        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=overdue_after
+        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=rule.remind_after
     )
     if not found:
         await reply(update, _("No tickets here."))
         return
     now = clock.now()
     if scope is Scope.OVERDUE:
-        escalate = timedelta(days=rt.settings.followup.escalate_after_days)
-        over5 = [t for t in found if t.age(now) > escalate]
-        over3 = [t for t in found if t.age(now) <= escalate]
+        escalated = [t for t in found if rule.is_escalated(t.age(now))]
+        overdue = [t for t in found if not rule.is_escalated(t.age(now))]
         lines = [
-            _("<b>Open over %(days)s days</b>")
-            % {"days": _days(rt.settings.followup.escalate_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.escalate_after_days)}
         ]
-        lines += [render.line(t, now) for t in over5] or ["—"]
+        lines += [render.line(t, now) for t in escalated] or ["—"]
         lines.append(
-            _("<b>Open over %(days)s days</b>")
-            % {"days": _days(rt.settings.followup.remind_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.remind_after_days)}
         )
-        lines += [render.line(t, now) for t in over3] or ["—"]
+        lines += [render.line(t, now) for t in overdue] or ["—"]
     else:
         lines = [render.line(t, now) for t in found]
     await reply(update, "\n".join(lines))
-
-
-def _days(value: float) -> str:
-    return f"{value:g}"
 
 
 @command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)

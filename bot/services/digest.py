@@ -16,7 +16,7 @@ money (pay) is a decimal string such as "750.00", so no binary rounding creeps i
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
@@ -30,7 +30,7 @@ from bot.models import Outbox
 from bot.services import scoreboard, shop_figures, team
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
-from scoring import RefundFigures, TargetResult, bonus_at_risk
+from scoring import OverdueRule, RefundFigures, TargetResult, bonus_at_risk
 from scoring.months import month_period_utc, month_start
 
 log = logging.getLogger(__name__)
@@ -98,6 +98,9 @@ class Digest:
     targets: tuple[TargetResult, ...]
     causes: Annotated[tuple[Cause, ...], Field(alias="top_causes")]
     series: tuple[DayPoint, ...]
+    # The thresholds `tickets.open_over_3d` / `open_over_5d` were counted with: the follow-ups'
+    # (the JSON keys keep the domain's default days in their names).
+    overdue: OverdueRule = field(default_factory=OverdueRule)
 
     @property
     def yesterday(self) -> date:
@@ -142,8 +145,8 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         db,
         day=day,
         tz=tz,
-        remind_after=shop_figures.OVER_3D,
-        escalate_after=shop_figures.OVER_5D,
+        remind_after=settings.followup.overdue.remind_after,
+        escalate_after=settings.followup.overdue.escalate_after,
         oldest=OLDEST_SHOWN,
     )
     surveys = await shop_figures.survey_counts(db, day=day, tz=tz)
@@ -173,6 +176,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         ),
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
+        overdue=settings.followup.overdue,
     )
 
 

@@ -40,11 +40,6 @@ from scoring import (
 )
 from scoring import refund_figures as figures_from_counts
 
-# The digest's "open over 3 days / over 5 days" (open_over_3d / open_over_5d) are the domain's
-# fixed thresholds, whatever durations the follow-ups are configured with.
-OVER_3D = timedelta(days=3)
-OVER_5D = timedelta(days=5)
-
 
 def age_hours(age: timedelta) -> float:
     """An age as the digest's JSON keeps it: hours, to the hundredth."""
