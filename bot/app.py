@@ -93,8 +93,9 @@ def build_application(
     survey_handlers.register(app)
     followups.register(app)
     team_handlers.register(app)
-    digest.register(app)
+    # The order commands are registered in is the order of the menu and /help.
     kpi.register(app)
+    digest.register(app)
     membership.register(app)
     # What the outbox's rows of each kind become when sent (bot/outbox/notices.py).
     for notice in (

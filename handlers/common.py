@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from telegram import Chat, Message, Update, User
-from telegram.ext import ContextTypes
+from telegram.ext import CommandHandler, ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
@@ -166,17 +166,41 @@ async def identify(update: Update, context: Context) -> Caller | None:
 
 
 Handler = Callable[[Update, Context, Caller], Awaitable[None]]
+Guarded = Callable[[Update, Context], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's one statement: its name, what /help and the menu say of it, who may run it
+    and where."""
+
+    name: str
+    # An N_()-marked msgid; None keeps the command out of the menu and /help (/setup).
+    help: str | None
+    role: Role | None
+    where: Where
+
+
+_SPECS: dict[Guarded, CommandSpec] = {}
+# Every command in the order the Application registers it: the order of the menu and /help.
+REGISTERED: dict[str, CommandSpec] = {}
 
 
 def command(
-    *, role: Role | None = Role.AGENT, where: Where = Where.ANYWHERE
-) -> Callable[[Handler], Callable[[Update, Context], Awaitable[None]]]:
+    name: str | None = None,
+    help: str | None = None,
+    *,
+    role: Role | None = Role.AGENT,
+    where: Where = Where.ANYWHERE,
+) -> Callable[[Handler], Guarded]:
     """Guard a handler: identify the caller, check role and chat, turn refusals into replies.
 
     `role=None` lets anyone in; AGENT lets agents and managers in; MANAGER only managers.
+    With a `name` the handler is the command `/name` (`command_handler` registers it); without,
+    it is the guard of a button.
     """
 
-    def wrap(handler: Handler) -> Callable[[Update, Context], Awaitable[None]]:
+    def wrap(handler: Handler) -> Guarded:
         @functools.wraps(handler)
         async def guarded(update: Update, context: Context) -> None:
             caller = await identify(update, context)
@@ -193,9 +217,18 @@ def command(
             except KefuError as refusal:
                 await reply(update, render_refusal(refusal))
 
+        if name is not None:
+            _SPECS[guarded] = CommandSpec(name=name, help=help, role=role, where=where)
         return guarded
 
     return wrap
+
+
+def command_handler(callback: Guarded) -> CommandHandler:  # type: ignore[type-arg]
+    """The Application's handler for a `@command(name, ...)` function, under that name."""
+    spec = _SPECS[callback]
+    REGISTERED.setdefault(spec.name, spec)
+    return CommandHandler(spec.name, callback)
 
 
 def role_allows(required: Role | None, actual: Role | None) -> bool:

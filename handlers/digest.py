@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import N_, use_language
@@ -22,7 +22,7 @@ from bot.services import monthly_report, orders
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
-from handlers.common import Caller, Context, Where, command, reply, runtime
+from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
 from scoring import local_day
 
 
@@ -49,7 +49,12 @@ async def _send_digest(update: Update, found: Digest) -> None:
         await reply(update, digest_render.digest_text(found))
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "digest",
+    N_("post the daily digest: /digest [YYYY-MM-DD]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def digest(update: Update, context: Context, caller: Caller) -> None:
     """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
     rt = runtime(context)
@@ -64,7 +69,12 @@ async def digest(update: Update, context: Context, caller: Caller) -> None:
     await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "report",
+    N_("monthly scores and pay with a CSV: /report [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def report(update: Update, context: Context, caller: Caller) -> None:
     """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
     rt = runtime(context)
@@ -92,5 +102,5 @@ NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("digest", digest))
-    app.add_handler(CommandHandler("report", report))
+    app.add_handler(command_handler(digest))
+    app.add_handler(command_handler(report))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import clock
@@ -21,6 +21,7 @@ from handlers.common import (
     Context,
     Where,
     command,
+    command_handler,
     esc,
     local_time,
     named_member,
@@ -67,7 +68,9 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     )
 
 
-@command(role=Role.AGENT)
+@command(
+    "ticket", N_("log a ticket: /ticket text order:… cat:… received:YYYY-MM-DD"), role=Role.AGENT
+)
 async def ticket(update: Update, context: Context, caller: Caller) -> None:
     """Log a ticket: /ticket <description> [order:REF] [cat:…] [customer:NAME] [received:DATE]."""
     rt = runtime(context)
@@ -100,7 +103,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
     await _logged(update, context, created)
 
 
-@command(role=Role.AGENT)
+@command("cancel", N_("leave the guided ticket flow"), role=Role.AGENT)
 async def cancel(update: Update, context: Context, caller: Caller) -> None:
     """Leave the guided ticket flow."""
     finished = await flows.finish(
@@ -212,7 +215,12 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
         await _flow_step(update, context, caller, None)
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "tickets",
+    N_("list tickets: mine, open, overdue or all"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def list_tickets(update: Update, context: Context, caller: Caller) -> None:
     """List tickets: /tickets [mine|open|overdue|all]."""
     rt = runtime(context)
@@ -248,7 +256,7 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
     await reply(update, "\n".join(lines))
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command("show", N_("show a ticket: /show N"), role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def show(update: Update, context: Context, caller: Caller) -> None:
     """Show one ticket with its notes: /show N."""
     rt = runtime(context)
@@ -258,7 +266,7 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, render.card(found, clock.now(), local, tz=rt.settings.team.tz))
 
 
-@command(role=Role.AGENT)
+@command("note", N_("add a note: /note N text"), role=Role.AGENT)
 async def note(update: Update, context: Context, caller: Caller) -> None:
     """Add a note: /note N text."""
     args = context.args or []
@@ -269,7 +277,7 @@ async def note(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, _("Note added to #%(number)s.") % {"number": number})
 
 
-@command(role=Role.AGENT)
+@command("assign", N_("hand a ticket over: /assign N @agent"), role=Role.AGENT)
 async def assign(update: Update, context: Context, caller: Caller) -> None:
     """Hand a ticket to another agent: /assign N @agent (or reply to their message)."""
     rt = runtime(context)
@@ -301,7 +309,7 @@ def _resolve_buttons(number: int) -> InlineKeyboardMarkup:
     )
 
 
-@command(role=Role.AGENT)
+@command("resolve", N_("resolve: /resolve N [root|noroot]"), role=Role.AGENT)
 async def resolve(update: Update, context: Context, caller: Caller) -> None:
     """Resolve a ticket: /resolve N [root|noroot]."""
     args = context.args or []
@@ -353,7 +361,7 @@ async def _resolve(
     await reply(update, text)
 
 
-@command(role=Role.AGENT)
+@command("reopen", N_("reopen a ticket: /reopen N"), role=Role.AGENT)
 async def reopen(update: Update, context: Context, caller: Caller) -> None:
     """Reopen a resolved ticket: /reopen N (quality becomes 5)."""
     number = parse.ticket_number(_first(context.args))
@@ -377,14 +385,15 @@ def _first(args: list[str] | None) -> str:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("ticket", ticket))
-    app.add_handler(CommandHandler("cancel", cancel))
-    app.add_handler(CommandHandler("tickets", list_tickets))
-    app.add_handler(CommandHandler("show", show))
-    app.add_handler(CommandHandler("note", note))
-    app.add_handler(CommandHandler("assign", assign))
-    app.add_handler(CommandHandler("resolve", resolve))
-    app.add_handler(CommandHandler("reopen", reopen))
+    # In the order of the menu and /help (handlers/menu.py).
+    app.add_handler(command_handler(ticket))
+    app.add_handler(command_handler(list_tickets))
+    app.add_handler(command_handler(show))
+    app.add_handler(command_handler(note))
+    app.add_handler(command_handler(assign))
+    app.add_handler(command_handler(resolve))
+    app.add_handler(command_handler(reopen))
+    app.add_handler(command_handler(cancel))
     app.add_handler(
         CallbackQueryHandler(resolve_button, pattern=r"^resolve:\d{1,9}:(root|noroot)$")
     )
