@@ -21,12 +21,10 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, TypeAdapter
-from sqlmodel import select
 
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
-from bot.models import Outbox
 from bot.services import scoreboard, shop_figures, team
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
@@ -184,7 +182,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
 
 
 def digest_key(day: date) -> str:
-    return f"digest:{day.isoformat()}"
+    return outbox.key("digest", day.isoformat())
 
 
 def due_day(settings: Settings, now: datetime) -> date:
@@ -197,8 +195,7 @@ def due_day(settings: Settings, now: datetime) -> date:
 
 async def _claimed(db: Database, key: str) -> bool:
     async with db.transaction() as session:
-        rows = await session.exec(select(Outbox.id).where(Outbox.dedupe_key == key))
-        return rows.first() is not None
+        return await outbox.exists_key(session, key)
 
 
 async def claim_due(db: Database, settings: Settings) -> date | None:
@@ -231,7 +228,7 @@ async def claim_due(db: Database, settings: Settings) -> date | None:
         if queued:
             await outbox.enqueue(
                 session,
-                key=f"{key}:text",
+                key=outbox.key(key, "text"),
                 kind=NOTICE_KIND,
                 chat_id=chat_id,
                 payload={"part": "text", "digest": snapshot},

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import String, case, cast, exists, literal
+from sqlalchemy import case, literal
 from sqlmodel import col, select
 
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
-from bot.models import Outbox, Person, Ticket, TicketStatus
+from bot.models import Person, Ticket, TicketStatus
 from bot.services import team
 from bot.services.team import Member
 from scoring import OverdueRule
@@ -35,11 +35,11 @@ class Level(StrEnum):
 
 KINDS = {Level.REMIND: "followup_remind", Level.ESCALATE: "followup_escalate"}
 # A reminder the agent's private chat refused goes to the team chat under its own key.
-TEAM_CHAT_SUFFIX = ":team"
+TEAM_CHAT_PART = "team"
 
 
 def key(ticket_id: int, round_: int, level: Level) -> str:
-    return f"followup:{ticket_id}:{round_}:{level.value}"
+    return outbox.key("followup", ticket_id, round_, level.value)
 
 
 @dataclass(frozen=True)
@@ -139,20 +139,15 @@ async def _candidates(
     db: Database, now: datetime, remind_after: timedelta, escalate_after: timedelta
 ) -> list[_Candidate]:
     """Open tickets past a threshold whose follow-up for that level is not queued yet."""
-    level_suffix = case(
-        (col(Ticket.received_at) < now - escalate_after, literal(":" + Level.ESCALATE.value)),
-        else_=literal(":" + Level.REMIND.value),
+    level = case(
+        (col(Ticket.received_at) < now - escalate_after, literal(Level.ESCALATE.value)),
+        else_=literal(Level.REMIND.value),
     )
-    due_key = (
-        literal("followup:")
-        + cast(Ticket.id, String)
-        + literal(":")
-        + cast(Ticket.round, String)
-        + level_suffix
+    # `key` in SQL: the lookup uses the outbox's unique index, so a sweep with nothing new to
+    # do costs one query however many overdue tickets are already followed up.
+    already_queued = outbox.queued(
+        outbox.key_sql("followup", col(Ticket.id), col(Ticket.round), level)
     )
-    # The key lookup uses the outbox's unique index, so a sweep with nothing new to do
-    # costs one query however many overdue tickets are already followed up.
-    already_queued = exists().where(col(Outbox.dedupe_key) == due_key)
     async with db.transaction() as session:
         rows = await session.exec(
             select(
@@ -228,7 +223,7 @@ async def remind_in_team_chat(
     async with db.transaction() as session:
         return await outbox.enqueue(
             session,
-            key=key(ticket_id, round_, Level.REMIND) + TEAM_CHAT_SUFFIX,
+            key=outbox.key(key(ticket_id, round_, Level.REMIND), TEAM_CHAT_PART),
             kind=KINDS[Level.REMIND],
             chat_id=team_chat,
             payload=_payload(ticket_id, round_, True),

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import String, cast, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -78,7 +78,7 @@ KIND_UNDELIVERABLE = "survey-undeliverable"
 
 
 def _key(kind: str, survey_id: int, *extra: object) -> str:
-    return ":".join([kind, str(survey_id), *(str(part) for part in extra)])
+    return outbox.key(kind, survey_id, *extra)
 
 
 @dataclass(frozen=True)
@@ -518,10 +518,10 @@ async def _repair_lost_sends(db: Database) -> int:
     async with db.transaction() as session:
         rows = await session.exec(
             select(Survey.id, Outbox.chat_id, Outbox.message_id, Outbox.sent_at)
-            .join(Outbox, col(Outbox.dedupe_key) == KIND_SURVEY + ":" + cast(Survey.id, String))
+            .join(Outbox, col(Outbox.dedupe_key) == outbox.key_sql(KIND_SURVEY, col(Survey.id)))
             .where(
                 Survey.status == SurveyStatus.PENDING,
-                Outbox.status == "sent",
+                Outbox.status == outbox.Status.SENT,
                 col(Outbox.message_id).is_not(None),
             )
         )
@@ -610,18 +610,9 @@ async def _withdraw(
 ) -> None:
     """Drop unsent survey messages and take the buttons off the sent ones (but `keep`)."""
     assert survey.id is not None
-    keys = [_key(KIND_SURVEY, survey.id), _key(KIND_REMIND, survey.id)]
-    await session.exec(  # type: ignore[call-overload]
-        update(Outbox)
-        .where(col(Outbox.dedupe_key).in_(keys), Outbox.status == "pending")
-        .values(status="cancelled")
-    )
-    sent = await session.exec(
-        select(Outbox.message_id).where(
-            Outbox.dedupe_key == _key(KIND_REMIND, survey.id), Outbox.status == "sent"
-        )
-    )
-    message_ids = {survey.message_id, *sent}
+    await outbox.cancel(session, [_key(KIND_SURVEY, survey.id), _key(KIND_REMIND, survey.id)])
+    reminder = await outbox.sent_message_id(session, _key(KIND_REMIND, survey.id))
+    message_ids = {survey.message_id, reminder}
     for message_id in sorted(m for m in message_ids if m is not None and m != keep):
         await _close_message(session, survey, ticket, outcome, message_id, rating)
 
