@@ -30,7 +30,7 @@ from handlers.common import (
 )
 from scoring.months import month_of
 
-DISPUTE_WORDS = frozenset({"dispute", "纠纷"})
+DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})
 CANCEL_WORDS = frozenset({"cancel", "取消"})
 _MONTH_ARG = re.compile(r"^\d{4}-\d{1,2}$")
 

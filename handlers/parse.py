@@ -19,7 +19,9 @@ CATEGORY_WORDS: dict[str, Category] = {
     "物流": Category.LOGISTICS,
     "service": Category.SERVICE,
     "服务": Category.SERVICE,
+    "服務": Category.SERVICE,
     "售后": Category.SERVICE,
+    "售後": Category.SERVICE,
     "other": Category.OTHER,
     "其他": Category.OTHER,
 }

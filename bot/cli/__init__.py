@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -11,6 +10,7 @@ from collections.abc import Callable, Sequence
 from telegram.error import InvalidToken
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import SUPPORTED
 from bot.process import logs
 
 
@@ -34,7 +34,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot import migrate  # Alembic is slow to import; only these commands need it.
 
     migrate.upgrade_sync(settings.database.url)
-    return asyncio.run(serve.run(app, settings))
+    return serve.run_process(app, settings)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -127,7 +127,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")
-    demo.add_argument("--language", choices=("en", "zh_CN"), default="en")
+    demo.add_argument("--language", choices=SUPPORTED, default="en")
     demo.set_defaults(func=cmd_demo)
     return root
 
