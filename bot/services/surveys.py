@@ -27,9 +27,10 @@ from bot import clock, outbox
 from bot.config import SurveySettings
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Outbox, Person, Role, Survey, TeamSetting, Ticket, TicketEvent, TicketStatus
+from bot.models import Outbox, Person, Role, Survey, Ticket, TicketStatus
+from bot.services import team
+from bot.services.access import ticket_event
 from bot.services.errors import Conflict, NotAllowed
-from bot.services.team import TEAM_CHAT_KEY
 from scoring import SATISFACTION_SCORES
 
 log = logging.getLogger(__name__)
@@ -286,7 +287,7 @@ async def mark_undeliverable(db: Database, survey_id: int, *, reason: str) -> No
         assert found is not None
         survey, ticket = found
         await _close_ticket(session, survey, ticket)
-        session.add(_event(ticket, None, "survey_undeliverable", reason[:500]))
+        session.add(ticket_event(ticket.id, None, "survey_undeliverable", reason[:500]))
         await _notify_agent(
             session,
             ticket,
@@ -340,7 +341,7 @@ async def answer(
             # A double tap racing the first one: the first one won.
             raise Conflict(N_("You have already answered this survey. Thank you!"))
         await _close_ticket(session, survey, ticket)
-        session.add(_event(ticket, presser_id, "survey_answered", str(int(rating))))
+        session.add(ticket_event(ticket.id, presser_id, "survey_answered", str(int(rating))))
         await _withdraw(session, survey, ticket, Outcome.ANSWERED, rating, keep=tapped_message_id)
         await _notify_agent(
             session,
@@ -387,8 +388,8 @@ async def take_comment(db: Database, *, customer_id: int, text: str) -> Commente
         )
         if not claimed.rowcount:
             return None
-        session.add(_event(ticket, customer_id, "survey_comment", stored))
-        team_chat = await _team_chat(session)
+        session.add(ticket_event(ticket.id, customer_id, "survey_comment", stored))
+        team_chat = await team.team_chat_in(session)
         if team_chat is None:
             log.warning("comment on ticket #%s stored, but no team chat is set", ticket.id)
         else:
@@ -409,7 +410,7 @@ async def take_comment(db: Database, *, customer_id: int, text: str) -> Commente
 
 
 async def _alert_team(session: AsyncSession, survey_id: int, ticket: Ticket) -> None:
-    team_chat = await _team_chat(session)
+    team_chat = await team.team_chat_in(session)
     if team_chat is None:
         log.warning("ticket #%s rated dissatisfied, but no team chat is set", ticket.id)
         return
@@ -508,7 +509,7 @@ async def _expire(session: AsyncSession, survey_id: int, now: datetime) -> bool:
     assert found is not None
     survey, ticket = found
     await _close_ticket(session, survey, ticket)
-    session.add(_event(ticket, None, "survey_expired"))
+    session.add(ticket_event(ticket.id, None, "survey_expired"))
     await _withdraw(session, survey, ticket, Outcome.EXPIRED)
     return True
 
@@ -650,16 +651,11 @@ async def _notify_agent(
     """To the agent's private chat if they have started the bot, else to the team chat."""
     agent = await session.get(Person, ticket.agent_id)
     chat_id = ticket.agent_id if agent is not None and agent.has_private_chat else None
-    chat_id = chat_id or await _team_chat(session)
+    chat_id = chat_id or await team.team_chat_in(session)
     if chat_id is None:
         log.warning("%s for ticket #%s has nowhere to go: no team chat is set", kind, ticket.id)
         return
     await outbox.enqueue(session, key=key, kind=kind, chat_id=chat_id, payload=payload)
-
-
-async def _team_chat(session: AsyncSession) -> int | None:
-    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-    return int(setting.value) if setting else None
 
 
 async def _person(session: AsyncSession, user_id: int) -> list[Any]:
@@ -669,19 +665,10 @@ async def _person(session: AsyncSession, user_id: int) -> list[Any]:
 
 def _named(person: Person) -> list[Any]:
     """[user id, display name], JSON-friendly, for mentions in team messages."""
-    return [person.user_id, person.full_name or person.username or str(person.user_id)]
+    return [person.user_id, team.display_name(person)]
 
 
 def _summary(ticket: Ticket) -> str:
     """The description on one short line."""
     text = " ".join(ticket.description.split())
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
-
-
-def _event(
-    ticket: Ticket, actor_id: int | None, kind: str, detail: str | None = None
-) -> TicketEvent:
-    assert ticket.id is not None
-    return TicketEvent(
-        ticket_id=ticket.id, at=clock.now(), actor_id=actor_id, kind=kind, detail=detail
-    )
