@@ -30,8 +30,8 @@ from bot.app import ALLOWED_UPDATES
 from bot.migrate import MIGRATION_LOCK_KEY, alembic_config
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import AGENT, AGENT2, MANAGER, TEAM_CHAT, TOKEN
+from tests.processes import clean_env, kefu_command, wait_for
 from tests.scratch_pg import ScratchDatabase, scratch_database
-from tests.test_e2e import clean_env, kefu_command, wait_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
 pytestmark = pytest.mark.e2e
