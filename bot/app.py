@@ -47,7 +47,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     database: Database | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot, wired: handlers, error handler, jobs; `request` swaps the wire (tests)."""
     if not settings.token:
         raise ConfigError(
@@ -121,11 +121,11 @@ def build_application(
     return app
 
 
-def runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+def runtime(app: Application) -> Runtime:
     return app.bot_data["runtime"]
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     rt = runtime(app)
     team_settings = rt.settings.team
     await team.sync_config(
@@ -152,7 +152,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     log.info("Kefu is up as @%s", app.bot.username)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(app: Application) -> None:
     await runtime(app).db.dispose()
 
 

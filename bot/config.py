@@ -35,6 +35,8 @@ from bot.i18n import Language
 from scoring.overdue import ESCALATE_AFTER_DAYS, REMIND_AFTER_DAYS, OverdueRule
 
 DEFAULT_CONFIG_FILE = Path("config.toml")
+# `time` is also a field name below (the digest's), where it hides the type.
+TimeOfDay = time
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
 
 _QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -227,8 +229,8 @@ class DigestSettings(_Section):
         return value
 
     @property
-    def at(self) -> time:
-        return time.fromisoformat(self.time)
+    def at(self) -> TimeOfDay:
+        return TimeOfDay.fromisoformat(self.time)
 
 
 class OpsSettings(_Section):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
@@ -166,7 +166,8 @@ async def identify(update: Update, context: Context) -> Caller | None:
 
 
 Handler = Callable[[Update, Context, Caller], Awaitable[None]]
-Guarded = Callable[[Update, Context], Awaitable[None]]
+# A coroutine function, as python-telegram-bot's handler types ask for.
+Guarded = Callable[[Update, Context], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def command(
     return wrap
 
 
-def command_handler(callback: Guarded) -> CommandHandler:  # type: ignore[type-arg]
+def command_handler(callback: Guarded) -> CommandHandler:
     """The Application's handler for a `@command(name, ...)` function, under that name."""
     spec = _SPECS[callback]
     REGISTERED.setdefault(spec.name, spec)

@@ -101,6 +101,6 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
 NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(command_handler(digest))
     app.add_handler(command_handler(report))

@@ -36,5 +36,5 @@ async def ignore_edits(update: Update, context: Context) -> None:
     raise ApplicationHandlerStop
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, ignore_edits), group=GROUP)

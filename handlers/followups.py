@@ -170,5 +170,5 @@ async def open_ticket(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, render.card(found, clock.now(), local_time(rt, found.received_at)))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(open_ticket, pattern=rf"^{OPEN_PREFIX}\d{{1,9}}$"))

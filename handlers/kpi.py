@@ -255,7 +255,7 @@ def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -
     return "\n".join(lines)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(command_handler(refund))
     app.add_handler(command_handler(orders_command))
     app.add_handler(command_handler(score))

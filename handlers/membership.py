@@ -41,5 +41,5 @@ async def _render_lost(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
 NOTICES = (Notice(reach.KIND_TEAM_CHAT_LOST, render=_render_lost),)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))

@@ -44,6 +44,6 @@ async def record(update: Update, context: Context) -> None:
     cache[user.id] = seen
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, skip_redelivered), group=-3)
     app.add_handler(TypeHandler(Update, record), group=-2)

@@ -49,6 +49,6 @@ def _help_text(caller: Caller) -> str:
     return "\n".join(lines)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(command_handler(start))
     app.add_handler(command_handler(help_command))

@@ -79,7 +79,7 @@ async def agents(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, "\n".join(lines))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(command_handler(setup))
     app.add_handler(command_handler(agents))
     app.add_handler(command_handler(agent))

@@ -384,7 +384,7 @@ def _first(args: list[str] | None) -> str:
     return args[0]
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     # In the order of the menu and /help (handlers/menu.py).
     app.add_handler(command_handler(ticket))
     app.add_handler(command_handler(list_tickets))

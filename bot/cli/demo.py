@@ -78,14 +78,14 @@ class DemoResult:
 
 def demo_settings(database: Path, language: str = "en") -> Settings:
     return Settings(
-        database={"url": f"sqlite+aiosqlite:///{database}"},
-        team={
+        database={"url": f"sqlite+aiosqlite:///{database}"},  # type: ignore[arg-type]
+        team={  # type: ignore[arg-type]
             "managers": [MANAGER.user_id],
             "agents": [agent.user_id for agent in AGENTS],
             "timezone": TZ.key,
             "language": language,
         },
-        targets=TARGETS,
+        targets=TARGETS,  # type: ignore[arg-type]
     )
 
 

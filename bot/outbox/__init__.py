@@ -113,7 +113,7 @@ async def due_ids(db: Database, *, limit: int = 50) -> list[int]:
         rows = await session.exec(
             select(Outbox.id)
             .where(
-                Outbox.status == Status.PENDING,
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
             )
@@ -130,11 +130,11 @@ async def claim(
     now = clock.now()
     async with db.transaction() as session:
         # A conditional update is the claim: only one process can flip an unleased row.
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(Outbox)
             .where(
                 col(Outbox.id) == outbox_id,
-                Outbox.status == Status.PENDING,
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
             )
@@ -187,9 +187,9 @@ async def mark_failed(
 
 async def cancel(session: AsyncSession, keys: Sequence[str]) -> int:
     """Drop the messages with these keys that have not gone out yet; how many were dropped."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Outbox)
-        .where(col(Outbox.dedupe_key).in_(keys), Outbox.status == Status.PENDING)
+        .where(col(Outbox.dedupe_key).in_(keys), col(Outbox.status) == Status.PENDING)
         .values(status=Status.CANCELLED)
     )
     return int(result.rowcount or 0)
@@ -197,7 +197,7 @@ async def cancel(session: AsyncSession, keys: Sequence[str]) -> int:
 
 async def exists_key(session: AsyncSession, dedupe_key: str) -> bool:
     """Whether a message with this key was ever queued."""
-    rows = await session.exec(select(Outbox.id).where(Outbox.dedupe_key == dedupe_key))
+    rows = await session.exec(select(Outbox.id).where(col(Outbox.dedupe_key) == dedupe_key))
     return rows.first() is not None
 
 
@@ -205,7 +205,7 @@ async def sent_message_id(session: AsyncSession, dedupe_key: str) -> int | None:
     """The Telegram message id the message with this key went out as, if it has."""
     rows = await session.exec(
         select(Outbox.message_id).where(
-            Outbox.dedupe_key == dedupe_key, Outbox.status == Status.SENT
+            col(Outbox.dedupe_key) == dedupe_key, col(Outbox.status) == Status.SENT
         )
     )
     return rows.first()
@@ -221,16 +221,16 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
     async with db.transaction() as session:
         rows = await session.exec(
             select(Outbox.id, Outbox.claimed_by).where(
-                Outbox.status == Status.PENDING,
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.claimed_until).is_not(None),
                 col(Outbox.claimed_until) > now,
             )
         )
         stale = [outbox_id for outbox_id, owner in rows if owner and orphaned(owner)]
         if stale:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(Outbox)
-                .where(col(Outbox.id).in_(stale), Outbox.status == Status.PENDING)
+                .where(col(Outbox.id).in_(stale), col(Outbox.status) == Status.PENDING)
                 .values(claimed_until=None, claimed_by=None)
             )
         return len(stale)

@@ -151,24 +151,29 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
     # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py).
-    wait = {"read_timeout": SEND_TIMEOUT}
     if out.edit_message_id is not None:
         await bot.edit_message_text(
             out.text,
             chat_id=chat_id,
             message_id=out.edit_message_id,
             reply_markup=out.reply_markup,
-            **wait,
+            read_timeout=SEND_TIMEOUT,
         )
         return out.edit_message_id
     message: Message
     if out.photo is not None:
         message = await bot.send_photo(
-            chat_id, out.photo, caption=out.text[:1024], reply_markup=out.reply_markup, **wait
+            chat_id,
+            out.photo,
+            caption=out.text[:1024],
+            reply_markup=out.reply_markup,
+            read_timeout=SEND_TIMEOUT,
         )
     else:
-        message = await bot.send_message(chat_id, out.text, reply_markup=out.reply_markup, **wait)
+        message = await bot.send_message(
+            chat_id, out.text, reply_markup=out.reply_markup, read_timeout=SEND_TIMEOUT
+        )
     if out.document is not None:
         filename, data = out.document
-        await bot.send_document(chat_id, data, filename=filename, **wait)
+        await bot.send_document(chat_id, data, filename=filename, read_timeout=SEND_TIMEOUT)
     return message.message_id

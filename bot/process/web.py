@@ -35,14 +35,14 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def _runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+def _runtime(app: Application) -> Runtime:
     return app.bot_data["runtime"]
 
 
 class _Base(tornado.web.RequestHandler):
-    bot_app: Application  # type: ignore[type-arg]
+    bot_app: Application
 
-    def initialize(self, bot_app: Application) -> None:  # type: ignore[type-arg]
+    def initialize(self, bot_app: Application) -> None:
         self.bot_app = bot_app
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
@@ -54,9 +54,9 @@ class _Base(tornado.web.RequestHandler):
 class WebhookHandler(_Base):
     """POST from Telegram: one update, with the secret token we gave setWebhook."""
 
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot_app: Application, secret_token: str) -> None:  # type: ignore[override,type-arg]
+    def initialize(self, bot_app: Application, secret_token: str) -> None:  # type: ignore[override]
         super().initialize(bot_app)
         self.secret_token = secret_token.encode()
 
@@ -133,7 +133,7 @@ def _access_log(handler: tornado.web.RequestHandler) -> None:
 
 
 def make_app(
-    application: Application,  # type: ignore[type-arg]
+    application: Application,
     *,
     webhook_path: str | None = None,
     secret_token: str | None = None,

@@ -150,7 +150,7 @@ async def _candidates(
     )
     async with db.transaction() as session:
         rows = await session.exec(
-            select(
+            select(  # type: ignore[call-overload]
                 Ticket.id,
                 Ticket.round,
                 Ticket.received_at,

@@ -105,7 +105,7 @@ def _agent_filter(column: Any, agent_id: int | None) -> ColumnElement[bool]:
 async def _counts_by_band(session: AsyncSession, statement: Any) -> dict[int, dict[int, int]]:
     """Rows of (agent_id, score) from a subquery → {agent_id: {score: count}}."""
     sub = statement.subquery()
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(sub.c.agent_id, sub.c.score, func.count()).group_by(sub.c.agent_id, sub.c.score)
     )
     counts: dict[int, dict[int, int]] = defaultdict(dict)
@@ -146,7 +146,7 @@ async def _resolved_in_period(
         .where(resolved >= start, resolved < end, _agent_filter(col(Ticket.agent_id), agent_id))
         .subquery()
     )
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(inner.c.agent_id, inner.c.speed, inner.c.quality, func.count()).group_by(
             inner.c.agent_id, inner.c.speed, inner.c.quality
         )
@@ -171,7 +171,7 @@ async def _overdue_counts(
     """
     received = col(Ticket.received_at)
     overdue = (received < end - timedelta(hours=SPEED_SLOW_HOURS),)
-    overdue_rows = union_all(
+    overdue_rows = union_all(  # type: ignore[var-annotated]
         *(
             select(
                 col(Ticket.agent_id).label("agent_id"), literal(SPEED_SLOWEST).label("score")
@@ -233,7 +233,7 @@ async def _latest_skills(
         .where(col(SkillRating.rated_at) < end, _agent_filter(col(SkillRating.agent_id), agent_id))
         .subquery()
     )
-    rows = await session.exec(select(ranked.c.agent_id, ranked.c.rating).where(ranked.c.rank == 1))
+    rows = await session.exec(select(ranked.c.agent_id, ranked.c.rating).where(ranked.c.rank == 1))  # type: ignore[call-overload]
     return {int(agent): int(rating) for agent, rating in rows}
 
 
@@ -249,7 +249,7 @@ async def _people(
             col(Person.role) == Role.AGENT,
             col(Person.user_id).in_(ids) if ids else false(),
         )
-    rows = await session.exec(select(col(Person.user_id), col(Person.full_name)).where(wanted))
+    rows = await session.exec(select(col(Person.user_id), col(Person.full_name)).where(wanted))  # type: ignore[call-overload]
     return [(int(user_id), name or str(user_id)) for user_id, name in rows]
 
 

@@ -381,7 +381,7 @@ async def take_comment(db: Database, *, customer_id: int, text: str) -> Commente
         survey, ticket = found
         assert survey.id is not None and ticket.id is not None
         stored = text[:MAX_COMMENT]
-        claimed = await session.exec(  # type: ignore[call-overload]
+        claimed = await session.exec(
             update(Survey)
             .where(col(Survey.id) == survey.id, col(Survey.comment).is_(None))
             .values(comment=stored)
@@ -446,9 +446,9 @@ async def sweep(db: Database, settings: SurveySettings) -> SweepResult:
             await session.exec(
                 select(Survey.id).where(
                     or_(
-                        (Survey.status == SurveyStatus.SENT)
+                        (col(Survey.status) == SurveyStatus.SENT)
                         & (col(Survey.sent_at) <= now - expire_after),
-                        (Survey.status == SurveyStatus.PENDING)
+                        (col(Survey.status) == SurveyStatus.PENDING)
                         & (col(Survey.created_at) <= now - expire_after),
                     )
                 )
@@ -477,11 +477,11 @@ async def sweep(db: Database, settings: SurveySettings) -> SweepResult:
 
 
 async def _remind(session: AsyncSession, survey_id: int, now: datetime) -> bool:
-    claimed = await session.exec(  # type: ignore[call-overload]
+    claimed = await session.exec(
         update(Survey)
         .where(
             col(Survey.id) == survey_id,
-            Survey.status == SurveyStatus.SENT,
+            Survey.status == SurveyStatus.SENT,  # type: ignore[arg-type]
             col(Survey.reminded_at).is_(None),
         )
         .values(reminded_at=now)
@@ -575,7 +575,7 @@ async def _transition(
     session: AsyncSession, survey_id: int, from_: tuple[SurveyStatus, ...], **values: Any
 ) -> bool:
     """The claim: move a survey on only if it is still in one of `from_`; True if this call did."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Survey)
         .where(col(Survey.id) == survey_id, col(Survey.status).in_(from_))
         .values(**values)
@@ -589,12 +589,12 @@ def _expires_at(survey: Survey, settings: SurveySettings) -> datetime:
 
 async def _close_ticket(session: AsyncSession, survey: Survey, ticket: Ticket) -> None:
     """The survey round is over: its ticket closes, unless a reopen has moved it on."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Ticket)
         .where(
             col(Ticket.id) == ticket.id,
-            Ticket.round == survey.round,
-            Ticket.status == TicketStatus.RESOLVED,
+            Ticket.round == survey.round,  # type: ignore[arg-type]
+            Ticket.status == TicketStatus.RESOLVED,  # type: ignore[arg-type]
         )
         .values(status=TicketStatus.CLOSED, closed_at=clock.now())
     )

@@ -136,7 +136,7 @@ async def members(db: Database) -> list[Member]:
         rows = await session.exec(
             select(Person)
             .where(col(Person.role).is_not(None))
-            .order_by(Person.role, Person.user_id)
+            .order_by(col(Person.role), col(Person.user_id))
         )
         return [_member(person) for person in rows]
 
@@ -185,7 +185,7 @@ async def set_role(
         if isinstance(target, SeenUser):
             person = await _upsert(session, target)
         else:
-            person = await session.get(Person, target)
+            person = await session.get(Person, target)  # type: ignore[assignment]
             if person is None:
                 raise NotFound(
                     N_("I have not seen user %(ref)s yet; ask them to send me a message first."),

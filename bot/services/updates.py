@@ -92,7 +92,7 @@ _ROLES_AND_TEAM_CHAT = union_all(
 
 def _insert_claims(insert: Callable[[Table], Insert]) -> Insert:
     return (
-        insert(_CLAIM)
+        insert(_CLAIM)  # type: ignore[attr-defined]
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(_CLAIM.c.update_id)
     )
@@ -107,7 +107,7 @@ _INSERT_CLAIMS = {
 
 async def forget_old(db: Database) -> int:
     async with db.transaction() as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < clock.now() - KEEP)
         )
         return int(result.rowcount or 0)
