@@ -1,7 +1,7 @@
 """drop job_run: nothing claims runs in it (the outbox key is every job's claim)
 
-Revision ID: 0002_issue11_drop_job_run
-Revises: 0001
+Revision ID: 0004_issue11_drop_job_run
+Revises: 0003_issue12_inbox
 Create Date: 2026-12-02 16:50:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import bot.models
 
-revision: str = "0002_issue11_drop_job_run"
-down_revision: str | None = "0001"
+revision: str = "0004_issue11_drop_job_run"
+down_revision: str | None = "0003_issue12_inbox"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
