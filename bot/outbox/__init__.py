@@ -42,6 +42,15 @@ class Status(StrEnum):
     FAILED = "failed"
     # No longer wanted before it went out (the survey was answered, the ticket resolved).
     CANCELLED = "cancelled"
+    # For a chat that refuses the bot for now (the team chat the bot was removed from):
+    # neither sent nor given up, until the chat is back (`release_held`).
+    HELD = "held"
+    # A held message too old to post when its chat came back: the managers got a list instead.
+    MISSED = "missed"
+
+
+# Not gone out yet, and still meant to: what cancelling or moving a chat applies to.
+_WAITING = (Status.PENDING, Status.HELD)
 
 
 _SEPARATOR = ":"
@@ -143,10 +152,13 @@ async def claim(
         if not result.rowcount:
             return None
         row = await session.get(Outbox, outbox_id)
-        assert row is not None and row.id is not None
-        return Pending(
-            row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key
-        )
+        assert row is not None
+        return _pending(row)
+
+
+def _pending(row: Outbox) -> Pending:
+    assert row.id is not None
+    return Pending(row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key)
 
 
 async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pending]:
@@ -189,7 +201,7 @@ async def cancel(session: AsyncSession, keys: Sequence[str]) -> int:
     """Drop the messages with these keys that have not gone out yet; how many were dropped."""
     result = await session.exec(
         update(Outbox)
-        .where(col(Outbox.dedupe_key).in_(keys), col(Outbox.status) == Status.PENDING)
+        .where(col(Outbox.dedupe_key).in_(keys), col(Outbox.status).in_(_WAITING))
         .values(status=Status.CANCELLED)
     )
     return int(result.rowcount or 0)
@@ -234,3 +246,59 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
                 .values(claimed_until=None, claimed_by=None)
             )
         return len(stale)
+
+
+async def move_chat(session: AsyncSession, *, old_chat_id: int, new_chat_id: int) -> int:
+    """Send what waits for `old_chat_id` to `new_chat_id` instead (a group upgraded to a
+    supergroup); how many messages moved. Each stays one row, so it is still sent once."""
+    result = await session.exec(
+        update(Outbox)
+        .where(
+            col(Outbox.chat_id) == old_chat_id,
+            col(Outbox.status).in_(_WAITING),
+        )
+        .values(chat_id=new_chat_id)
+    )
+    return int(result.rowcount or 0)
+
+
+async def hold(db: Database, outbox_id: int, *, error: str) -> None:
+    """Keep a claimed message aside until its chat is back; the claim is let go."""
+    async with db.transaction() as session:
+        row = await session.get(Outbox, outbox_id)
+        if row is not None and row.status == Status.PENDING:
+            row.status, row.last_error, row.claimed_until = Status.HELD, error[:2000], None
+
+
+async def release_held(
+    session: AsyncSession, chat_id: int, *, stale_after: timedelta
+) -> tuple[list[int], list[Pending]]:
+    """The chat is back: held messages due within `stale_after` go out now (their ids);
+    older ones are marked missed and returned, for someone to be told what they were."""
+    now = clock.now()
+    rows = await session.exec(
+        select(Outbox)
+        .where(Outbox.chat_id == chat_id, col(Outbox.status) == Status.HELD)
+        .order_by(col(Outbox.not_before), col(Outbox.id))
+    )
+    released: list[int] = []
+    missed: list[Pending] = []
+    for row in rows:
+        if now - row.not_before > stale_after:
+            row.status = Status.MISSED
+            missed.append(_pending(row))
+        else:
+            row.status, row.not_before = Status.PENDING, now
+            released.append(_pending(row).id)
+    return released, missed
+
+
+async def rows(db: Database, outbox_ids: list[int]) -> list[Pending]:
+    """The messages with these ids, in their order (to say what they were)."""
+    if not outbox_ids:
+        return []
+    async with db.transaction() as session:
+        found = await session.exec(
+            select(Outbox).where(col(Outbox.id).in_(outbox_ids)).order_by(col(Outbox.id))
+        )
+        return [_pending(row) for row in found]
