@@ -30,6 +30,7 @@ from handlers import (
     menu,
     observe,
     seen,
+    shop,
     start,
     strays,
     survey_notices,
@@ -114,6 +115,7 @@ def build_application(
     team_handlers.register(app)
     # The order commands are registered in is the order of the menu and /help.
     kpi.register(app)
+    shop.register(app)
     digest.register(app)
     membership.register(app)
     strays.register_last(app)

@@ -62,6 +62,10 @@ def translations(language: str) -> gettext.NullTranslations:
     return merged
 
 
+def current_language() -> str:
+    return _language.get()
+
+
 def set_language(language: str) -> None:
     _language.set(language if language in SUPPORTED else DEFAULT_LANGUAGE)
 

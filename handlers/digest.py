@@ -13,17 +13,18 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot import clock
-from bot.i18n import N_, use_language
+from bot.i18n import N_, _, use_language
 from bot.models import Role
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
-from bot.services import monthly_report, orders
+from bot.services import export, monthly_report, orders
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
 from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
 from scoring import local_day
+from scoring.months import month_of
 
 
 def _one_argument(args: list[str] | None, example: str) -> str | None:
@@ -87,6 +88,31 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
 
 
+@command(
+    "export",
+    N_("every ticket of a month as a CSV: /export [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
+async def export_command(update: Update, context: Context, caller: Caller) -> None:
+    """One CSV row per ticket touched in a month: /export [YYYY-MM] (default: this month)."""
+    rt = runtime(context)
+    tz = rt.settings.team.tz
+    text = _one_argument(context.args, "/export 2026-03")
+    month = parse.month(text) if text else month_of(clock.now(), tz)
+    found = await export.tickets_of_month(rt.db, month=month, tz=tz)
+    message = update.effective_message
+    assert message is not None
+    caption = _("%(count)s tickets touched in %(month)s; times in %(zone)s.") % {
+        "count": len(found.rows),
+        "month": month.strftime("%Y-%m"),
+        "zone": rt.settings.team.timezone,
+    }
+    await message.reply_document(
+        found.csv_bytes(), filename=found.filename, caption=caption, do_quote=False
+    )
+
+
 async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | None:
     """One part of a queued digest: the chart, or the text when it did not fit the caption."""
     found = Digest.from_json(payload["digest"])
@@ -104,3 +130,4 @@ NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
 def register(app: Application) -> None:
     app.add_handler(command_handler(digest))
     app.add_handler(command_handler(report))
+    app.add_handler(command_handler(export_command))

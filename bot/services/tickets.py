@@ -385,6 +385,9 @@ async def resolve(
         now = clock.now()
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = max(now, ticket.received_at)
+        if ticket.first_resolved_at is None:
+            ticket.first_resolved_at = ticket.resolved_at
+            ticket.first_resolver_id = ticket.agent_id
         if not ticket.quality_overridden:
             ticket.quality = quality_at_resolution(root_cause_found)
         session.add(
