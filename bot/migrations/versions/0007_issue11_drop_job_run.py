@@ -1,7 +1,7 @@
 """drop job_run: nothing claims runs in it (the outbox key is every job's claim)
 
-Revision ID: 0004_issue11_drop_job_run
-Revises: 0003_issue12_inbox
+Revision ID: 0007_issue11_drop_job_run
+Revises: 0006_issue14_figures
 Create Date: 2026-12-02 16:50:00
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import bot.models
 
-revision: str = "0004_issue11_drop_job_run"
-down_revision: str | None = "0003_issue12_inbox"
+revision: str = "0007_issue11_drop_job_run"
+down_revision: str | None = "0006_issue14_figures"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
