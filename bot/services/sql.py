@@ -36,7 +36,7 @@ async def insert_if_missing(
     else:
         insert = sqlite.insert
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)
 
 
