@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
+from bot.outbox import notices
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
 from bot.process.readable import ReadableUpdates
 from bot.process.runtime import Runtime
@@ -22,6 +23,7 @@ from bot.process.transport import AiohttpRequest
 from bot.services import team
 from handlers import (
     conversation,
+    conversation_notices,
     customers,
     digest,
     errors,
@@ -34,10 +36,9 @@ from handlers import (
     shop,
     start,
     strays,
+    survey_notices,
     tickets,
 )
-from handlers import conversation_notices as _conversation_notices  # noqa: F401  (registers)
-from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
 from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
@@ -52,7 +53,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     database: Database | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot, wired: handlers, error handler, jobs; `request` swaps the wire (tests)."""
     if not settings.token:
         raise ConfigError(
@@ -115,22 +116,33 @@ def build_application(
     survey_handlers.register(app)
     followups.register(app)
     team_handlers.register(app)
-    digest.register(app)
+    # The order commands are registered in is the order of the menu and /help.
     kpi.register(app)
     shop.register(app)
+    digest.register(app)
     membership.register(app)
     conversation.register(app)
     customers.register(app)
     strays.register_last(app)
+    # What the outbox's rows of each kind become when sent (bot/outbox/notices.py).
+    for notice in (
+        *survey_notices.NOTICES,
+        *followups.NOTICES,
+        *digest.NOTICES,
+        *membership.NOTICES,
+        *tickets.NOTICES,
+        *conversation_notices.NOTICES,
+    ):
+        notices.register(notice)
     app.add_error_handler(errors.on_error)
     return app
 
 
-def runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+def runtime(app: Application) -> Runtime:
     return app.bot_data["runtime"]
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     rt = runtime(app)
     team_settings = rt.settings.team
     await team.sync_config(
@@ -157,7 +169,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     log.info("Kefu is up as @%s", app.bot.username)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(app: Application) -> None:
     await runtime(app).db.dispose()
 
 

@@ -77,7 +77,7 @@ async def post_daily_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
         kick(context.application)
 
 
-def kick(app: Application) -> None:  # type: ignore[type-arg]
+def kick(app: Application) -> None:
     """Deliver now rather than at the next tick (after a handler queued something)."""
     if app.job_queue is not None:
         app.job_queue.run_once(deliver_outbox, 0, name="outbox-now")
@@ -98,7 +98,7 @@ async def recover_after_crash(rt: Runtime) -> None:
         )
 
 
-def schedule(app: Application) -> None:  # type: ignore[type-arg]
+def schedule(app: Application) -> None:
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     app.job_queue.run_repeating(
         deliver_outbox,

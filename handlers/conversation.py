@@ -11,7 +11,7 @@ import logging
 import re
 
 from telegram import Message, Update
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.i18n import N_, _
 from bot.models import Role
@@ -26,6 +26,7 @@ from handlers.common import (
     Where,
     button,
     command,
+    command_handler,
     drop_keyboard,
     identify,
     refusal_text,
@@ -153,7 +154,12 @@ async def take(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, render.taken(done.number, done.agent_name, already=done.already))
 
 
-@command(role=None, where=Where.PRIVATE)
+@command(
+    "switch",
+    N_("choose which of your tickets you are writing about"),
+    role=None,
+    where=Where.PRIVATE,
+)
 async def switch(update: Update, context: Context, caller: Caller) -> None:
     """Choose which of your open tickets your messages are about."""
     found = await conversation.choices(runtime(context).db, customer_id=caller.user_id)
@@ -206,7 +212,12 @@ async def _answer(
     log.info("answer queued", extra=log_fields(update, ticket=number))
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "reply",
+    N_("answer a ticket's customer: /reply N text"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def reply_command(update: Update, context: Context, caller: Caller) -> None:
     """/reply N text — or a photo, file or voice captioned "/reply N text"."""
     message = update.effective_message
@@ -239,8 +250,9 @@ async def older(update: Update, context: Context, caller: Caller) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("reply", reply_command, filters=filters.UpdateType.MESSAGE))
-    app.add_handler(CommandHandler("switch", switch, filters=filters.UpdateType.MESSAGE))
+    # In the order of the menu and /help (handlers/menu.py).
+    app.add_handler(command_handler(reply_command))
+    app.add_handler(command_handler(switch))
     app.add_handler(
         MessageHandler(
             filters.UpdateType.MESSAGE & _MEDIA & filters.CaptionRegex(_REPLY_CAPTION),

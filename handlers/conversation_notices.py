@@ -1,7 +1,7 @@
 """The conversation's queued messages (see bot/services/conversation.py), rendered when sent.
 
 Relays to the team read in the team's language; answers to the customer in theirs.
-Importing this module registers the notices.
+bot/app.py registers `NOTICES`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from bot.i18n import normalise, use_language
-from bot.outbox.notices import Notice, Outgoing, register
+from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import conversation, topics
 from bot.services.conversation import KIND_NUDGE, Nudge
@@ -93,12 +93,6 @@ async def _render_escalate(rt: Runtime, payload: dict[str, Any]) -> Outgoing | N
         return Outgoing(render.escalation(found))
 
 
-register(Notice(conversation.KIND_RELAY_IN, render=_render_in, sent=_in_sent, refused=_in_refused))
-register(
-    Notice(conversation.KIND_RELAY_OUT, render=_render_out, sent=_out_sent, refused=_out_refused)
-)
-
-
 async def _render_topic_open(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
     return Outgoing(payload["name"], topic_op="create")
 
@@ -115,10 +109,15 @@ async def _render_topic_reopen(rt: Runtime, payload: dict[str, Any]) -> Outgoing
     return Outgoing("", topic_op="reopen", thread_id=payload["thread"])
 
 
-register(Notice(topics.KIND_OPEN, render=_render_topic_open, sent=_topic_opened))
-register(Notice(topics.KIND_CLOSE, render=_render_topic_close))
-register(Notice(topics.KIND_REOPEN, render=_render_topic_reopen))
-register(Notice(conversation.KIND_DELIVERED, render=_render_delivered))
-register(Notice(conversation.KIND_UNDELIVERED, render=_render_undelivered))
-register(Notice(KIND_NUDGE[Nudge.REMIND], render=_render_remind))
-register(Notice(KIND_NUDGE[Nudge.ESCALATE], render=_render_escalate))
+# Registered by bot/app.py.
+NOTICES = (
+    Notice(conversation.KIND_RELAY_IN, render=_render_in, sent=_in_sent, refused=_in_refused),
+    Notice(conversation.KIND_RELAY_OUT, render=_render_out, sent=_out_sent, refused=_out_refused),
+    Notice(topics.KIND_OPEN, render=_render_topic_open, sent=_topic_opened),
+    Notice(topics.KIND_CLOSE, render=_render_topic_close),
+    Notice(topics.KIND_REOPEN, render=_render_topic_reopen),
+    Notice(conversation.KIND_DELIVERED, render=_render_delivered),
+    Notice(conversation.KIND_UNDELIVERED, render=_render_undelivered),
+    Notice(KIND_NUDGE[Nudge.REMIND], render=_render_remind),
+    Notice(KIND_NUDGE[Nudge.ESCALATE], render=_render_escalate),
+)

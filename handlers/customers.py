@@ -5,14 +5,23 @@ from __future__ import annotations
 from datetime import tzinfo
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler, filters
+from telegram.ext import Application
 
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.models import Role, TicketStatus
 from bot.services import customers
 from bot.services.customers import FileLine
 from bot.services.surveys import Rating
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    command_handler,
+    esc,
+    reply,
+    runtime,
+)
 from handlers.digest_render import money
 from handlers.render import status_name
 from handlers.survey_render import rating_name
@@ -43,7 +52,12 @@ def file_lines(lines: tuple[FileLine, ...], context: Context) -> list[str]:
     return [file_line(line, settings.team.tz, settings.scoring.currency) for line in lines]
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "customer",
+    N_("a customer's tickets: /customer @username | id | name"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def customer(update: Update, context: Context, caller: Caller) -> None:
     """A customer's tickets over time: /customer @username | user id | name."""
     found = await customers.customer_file(
@@ -56,7 +70,12 @@ async def customer(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, "\n".join([head, *file_lines(found.lines, context)]))
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "find",
+    N_("search descriptions, notes and conversations: /find words"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def find(update: Update, context: Context, caller: Caller) -> None:
     """Search descriptions, notes and the conversation: /find words."""
     words = " ".join(context.args or [])
@@ -77,5 +96,6 @@ async def by_order(update: Update, context: Context, caller: Caller, ref: str) -
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("customer", customer, filters=filters.UpdateType.MESSAGE))
-    app.add_handler(CommandHandler("find", find, filters=filters.UpdateType.MESSAGE))
+    # In the order of the menu and /help (handlers/menu.py).
+    app.add_handler(command_handler(customer))
+    app.add_handler(command_handler(find))

@@ -10,12 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import N_, _, use_language
 from bot.models import Role
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
@@ -23,7 +22,7 @@ from bot.services import export, monthly_report, orders
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
-from handlers.common import Caller, Context, Where, command, reply, runtime
+from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
 from scoring import local_day
 from scoring.months import month_of
 
@@ -51,7 +50,12 @@ async def _send_digest(update: Update, found: Digest) -> None:
         await reply(update, digest_render.digest_text(found))
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "digest",
+    N_("post the daily digest: /digest [YYYY-MM-DD]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def digest(update: Update, context: Context, caller: Caller) -> None:
     """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
     rt = runtime(context)
@@ -66,7 +70,12 @@ async def digest(update: Update, context: Context, caller: Caller) -> None:
     await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "report",
+    N_("monthly scores and pay with a CSV: /report [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def report(update: Update, context: Context, caller: Caller) -> None:
     """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
     rt = runtime(context)
@@ -79,7 +88,12 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "export",
+    N_("every ticket of a month as a CSV: /export [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def export_command(update: Update, context: Context, caller: Caller) -> None:
     """One CSV row per ticket touched in a month: /export [YYYY-MM] (default: this month)."""
     rt = runtime(context)
@@ -110,10 +124,10 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 
 
-notices.register(Notice(kind=digests.NOTICE_KIND, render=_render_queued))
+NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("digest", digest))
-    app.add_handler(CommandHandler("report", report))
-    app.add_handler(CommandHandler("export", export_command))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(digest))
+    app.add_handler(command_handler(report))
+    app.add_handler(command_handler(export_command))

@@ -79,7 +79,7 @@ def comment_taken(context: Context) -> bool:
     return bool(getattr(context, COMMENT_TAKEN, False))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(button(rate, survey_render.BUTTON_PATTERN))
     # Group 1: runs beside the ticket flow's text handler in group 0 rather than competing.
     app.add_handler(

@@ -140,15 +140,22 @@ class CountingRateLimiter(AIORateLimiter):
         return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
 
 
-class CountingJobQueue(JobQueue):  # type: ignore[type-arg]
+class CountingJobQueue(JobQueue):
     """JobQueue that counts every run by job name before running it."""
 
     def __init__(self, metrics: Metrics) -> None:
         super().__init__()
         self.metrics = metrics
 
+    async def start(self) -> None:
+        # Every job scheduled at start reads 0 runs until it first runs, rather than "no
+        # data": a scrape (or a test) right after start-up need not wait for the first run.
+        for job in self.jobs():
+            self.metrics.job_runs.labels(job=job.name or "unnamed")
+        await super().start()
+
     @staticmethod
-    async def job_callback(job_queue: JobQueue, job: Job) -> None:  # type: ignore[type-arg]
+    async def job_callback(job_queue: JobQueue, job: Job) -> None:
         if isinstance(job_queue, CountingJobQueue):
             job_queue.metrics.job_runs.labels(job=job.name or "unnamed").inc()
         await JobQueue.job_callback(job_queue, job)
