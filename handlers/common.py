@@ -154,12 +154,16 @@ Handler = Callable[[Update, Context, Caller], Awaitable[None]]
 
 
 def command(
-    *, role: Role | None = Role.AGENT, where: Where = Where.ANYWHERE
+    *, role: Role | None = Role.AGENT, where: Where | None = None
 ) -> Callable[[Handler], Callable[[Update, Context], Awaitable[None]]]:
     """Guard a handler: identify the caller, check role and chat, turn refusals into replies.
 
     `role=None` lets anyone in; AGENT lets agents and managers in; MANAGER only managers.
+    Without `where`, a team command (AGENT or MANAGER) answers only in the team chat and in
+    private chats, since its answers name tickets, agents or scores; a command open to
+    everyone answers anywhere. A command used elsewhere says so (`where=Where.ANYWHERE`).
     """
+    place = where if where is not None else default_place(role)
 
     def wrap(handler: Handler) -> Callable[[Update, Context], Awaitable[None]]:
         @functools.wraps(handler)
@@ -170,8 +174,8 @@ def command(
             if not role_allows(role, caller.role):
                 await reply(update, _refusal(role))
                 return
-            if not _place_allows(where, caller):
-                await reply(update, _wrong_place(where))
+            if not _place_allows(place, caller):
+                await reply(update, _wrong_place(place))
                 return
             try:
                 await handler(update, context, caller)
@@ -179,9 +183,15 @@ def command(
                 await reply(update, render_refusal(refusal))
 
         guarded.required_role = role  # type: ignore[attr-defined]
+        guarded.where = place  # type: ignore[attr-defined]
         return guarded
 
     return wrap
+
+
+def default_place(role: Role | None) -> Where:
+    """Where a command may be used when it does not say: team data stays with the team."""
+    return Where.ANYWHERE if role is None else Where.PRIVATE_OR_TEAM
 
 
 def role_allows(required: Role | None, actual: Role | None) -> bool:

@@ -69,7 +69,8 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     )
 
 
-@command(role=Role.AGENT)
+# Logged also in a customer's group, as a reply to the customer's message (links them).
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def ticket(update: Update, context: Context, caller: Caller) -> None:
     """Log a ticket: /ticket <description> [order:REF] [cat:…] [customer:NAME] [received:DATE]."""
     rt = runtime(context)
@@ -102,7 +103,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
     await _logged(update, context, created)
 
 
-@command(role=Role.AGENT)
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def cancel(update: Update, context: Context, caller: Caller) -> None:
     """Leave the guided ticket flow."""
     finished = await flows.finish(
@@ -183,13 +184,13 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
         await _logged(update, context, created)
 
 
-@command(role=Role.AGENT)
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def _flow_message(update: Update, context: Context, caller: Caller) -> None:
     message = update.effective_message
     await _flow_step(update, context, caller, message.text if message else None)
 
 
-@command(role=Role.AGENT)
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def flow_button(update: Update, context: Context, caller: Caller) -> None:
     """Category and skip buttons of the guided flow."""
     query = update.callback_query

@@ -264,22 +264,26 @@ async def _satisfaction_counts(
     session: AsyncSession, start: datetime, end: datetime, agent_id: int | None
 ) -> dict[int, dict[int, int]]:
     resolved = col(Ticket.resolved_at)
-    # A reopened ticket may have an answer per round; the latest answered one stands.
+    # A reopened ticket may have an answer per round; the latest answered one stands, and
+    # it counts for whoever resolved that round (rows from before that was recorded: the
+    # ticket's holder, which could not change while the ticket stayed resolved).
+    resolver = func.coalesce(col(Survey.resolved_by), col(Ticket.agent_id))
     latest = func.row_number().over(
         partition_by=col(Survey.ticket_id), order_by=col(Survey.round).desc()
     )
     answers = (
         select(
-            col(Ticket.agent_id).label("agent_id"),
+            resolver.label("agent_id"),
             col(Survey.rating).label("score"),
             latest.label("rank"),
         )
+        .select_from(Ticket)
         .join(Survey, col(Survey.ticket_id) == col(Ticket.id))
         .where(
             resolved >= start,
             resolved < end,
             col(Survey.rating).is_not(None),
-            _agent_filter(col(Ticket.agent_id), agent_id),
+            _agent_filter(resolver, agent_id),
         )
         .subquery()
     )
