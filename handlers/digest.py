@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot import chart_process, clock, notices
-from bot.i18n import N_, use_language
+from bot.i18n import N_, _, use_language
 from bot.models import Role
 from bot.notices import Notice, Outgoing
 from bot.runtime import Runtime
@@ -22,7 +22,7 @@ from bot.services import metrics, orders
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import digest_render
-from handlers.common import Caller, Context, Where, command, reply, runtime
+from handlers.common import Caller, Context, Where, command, esc, reply, runtime
 from scoring import local_day
 
 
@@ -88,7 +88,18 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 
 
+async def _render_failure(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    with use_language(rt.settings.team.language):
+        text = _(
+            "⚠️ The daily digest of %(day)s cannot be built: %(reason)s\n"
+            "It will not be retried by itself. Fix the cause (check the settings with "
+            "<code>kefu check-config</code>), then ask for it with /digest %(day)s."
+        )
+        return Outgoing(text=text % {"day": payload["day"], "reason": esc(payload["reason"])})
+
+
 notices.register(Notice(kind=digests.NOTICE_KIND, render=_render_queued))
+notices.register(Notice(kind=digests.FAILED_KIND, render=_render_failure))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

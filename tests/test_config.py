@@ -71,7 +71,14 @@ def test_file_from_kefu_config_then_local_config_toml(
             "expire_after_hours must be greater",
         ),
         ('[scoring]\npay_scheme = "bonus"\n', "[scoring] pay_scheme", "proportional"),
-        ("[scoring]\ntiers = [[0, 1000], [0, 1200]]\n", "[scoring] tiers", "distinct"),
+        ("[scoring]\ntiers = [[0, 1000], [0, 1200]]\n", "[scoring] tiers", "share the threshold"),
+        ("[scoring]\ntiers = []\n", "[scoring] tiers", "at least one tier"),
+        ("[scoring]\ntiers = [[-1, 1000]]\n", "[scoring] tiers", "non-negative"),
+        (
+            "[scoring.weights]\nsatisfaction = 0\nspeed = 0\nquality = 0\nskill = 0\n",
+            "[scoring] weights",
+            "at least one weight must be positive",
+        ),
         ('[digest]\ntime = "9am"\n', "[digest] time", "HH:MM"),
         ('[telegram]\nmode = "webhook"\n', "[telegram]", "webhook_url"),
         ("[team\n", "config.toml", ""),
@@ -99,6 +106,20 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["--config", str(config), "check-config"]) == 2
     err = capsys.readouterr().err
     assert "[telegram] token" in err and "oops" not in err
+
+
+def test_check_config_refuses_tiers_that_pay_calculation_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A better score never earns less: check-config says so, as /score would have."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123:secret-value"\n'
+        '[scoring]\npay_scheme = "tiered"\ntiers = [[0, "1000"], [30, "900"]]\n'
+    )
+    assert main(["--config", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "[scoring] tiers" in err and "tier at 30 pays 900, less than 1000 at 0" in err, err
 
 
 def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ import asyncio
 import csv
 import io
 import json
+import logging
 import re
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -473,6 +474,47 @@ async def test_a_failed_send_is_retried_and_still_posted_once(team: Kefu) -> Non
     [photo] = photos(team)
     assert (photo.text or "").startswith("📊 <b>Daily digest · 2026-03-02</b>")
     assert len([m for m in team.telegram.calls("sendPhoto") if m.status == 200]) == 1
+
+
+async def test_a_digest_that_cannot_be_built_is_reported_once_and_not_retried(
+    team: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Pay tiers the rules refuse, as in a config written before check-config applied them.
+    team.runtime.settings.scoring.pay_scheme = "tiered"
+    team.runtime.settings.scoring.tiers = [(0.0, Decimal("1000")), (30.0, Decimal("900"))]
+    travel("2026-03-01 10:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    await ok(team, AGENT, "/resolve 1 root")
+    travel("2026-03-02 09:05")
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        await team.run_job("digest")
+        await team.run_job("digest-on-start")  # e.g. after a restart: nothing said twice
+        await team.deliver()
+    told = [text for text in team.texts_to(TEAM_CHAT) if "cannot be built" in text]
+    assert told == [
+        "⚠️ The daily digest of 2026-03-02 cannot be built: "
+        "tier at 30 pays 900, less than 1000 at 0\n"
+        "It will not be retried by itself. Fix the cause (check the settings with "
+        "<code>kefu check-config</code>), then ask for it with /digest 2026-03-02."
+    ]
+    assert team.app.job_queue is not None
+    assert not team.app.job_queue.get_jobs_by_name("digest-retry")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "2026-03-02 cannot be built" in errors[0].getMessage()
+    assert await digest_rows(team) == []
+
+
+async def test_a_database_outage_is_retried(team: Kefu, monkeypatch: pytest.MonkeyPatch) -> None:
+    travel("2026-03-02 09:05")
+
+    async def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(digests.team, "team_chat_id", unreachable)
+    await team.run_job("digest")
+    assert team.app.job_queue is not None
+    assert len(team.app.job_queue.get_jobs_by_name("digest-retry")) == 1
+    assert not any("cannot be built" in text for text in team.texts_to(TEAM_CHAT))
 
 
 # ---------------------------------------------------------------- on demand, and refusals

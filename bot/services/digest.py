@@ -45,6 +45,8 @@ from scoring.targets import (
 log = logging.getLogger(__name__)
 
 NOTICE_KIND = "digest"
+# The managers are told, once per day, that the day's digest cannot be built.
+FAILED_KIND = "digest-failed"
 SERIES_DAYS = 30
 OLDEST_SHOWN = 5
 # The digest's "open over 3 days / over 5 days" (open_over_3d / open_over_5d) are the domain's
@@ -380,6 +382,25 @@ async def claim_due(db: Database, settings: Settings) -> date | None:
                 payload={"part": "text", "digest": snapshot},
             )
     return day if queued else None
+
+
+async def report_failure(db: Database, *, day: date, reason: str) -> bool:
+    """Tell the team chat, once for `day`, that its digest cannot be built and why.
+
+    True if this call queued the message (the first to report it, across replicas and
+    restarts); False if it was already told, or there is no team chat to tell.
+    """
+    chat_id = await team.team_chat_id(db)
+    if chat_id is None:
+        return False
+    async with db.transaction() as session:
+        return await outbox.enqueue(
+            session,
+            key=f"{FAILED_KIND}:{day.isoformat()}",
+            kind=FAILED_KIND,
+            chat_id=chat_id,
+            payload={"day": day.isoformat(), "reason": reason},
+        )
 
 
 # ------------------------------------------------------------------ the monthly report

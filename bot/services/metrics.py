@@ -45,8 +45,6 @@ from scoring import (
     SPEED_SLOW_HOURS,
     Indicators,
     RefundFigures,
-    Tier,
-    Weights,
     day_start_utc,
     local_day,
     mean_from_counts,
@@ -166,15 +164,6 @@ def _within_hours(session: AsyncSession, start: Any, end: Any, hours: int) -> Co
 
 
 # --- scoreboard ----------------------------------------------------------------------------
-
-
-def _weights(scoring: ScoringSettings) -> Weights:
-    w = scoring.weights
-    return Weights(satisfaction=w.satisfaction, speed=w.speed, quality=w.quality, skill=w.skill)
-
-
-def _tiers(scoring: ScoringSettings) -> list[Tier]:
-    return [Tier(min_total=float(threshold), pay=pay) for threshold, pay in scoring.tiers]
 
 
 def _agent_filter(column: Any, agent_id: int | None) -> ColumnElement[bool]:
@@ -350,7 +339,7 @@ async def scoreboard(
     start, end = month_period_utc(month, tz)
     if start >= end:
         raise InvalidInput(N_("%(month)s has not started yet."), month=month.strftime("%Y-%m"))
-    weights = _weights(scoring)
+    weights = scoring.weights.rules
     async with db.transaction() as session:
         resolved = await _resolved_in_period(session, start, end, agent_id)
         overdue = await _overdue_counts(session, end, agent_id)
@@ -374,7 +363,7 @@ async def scoreboard(
             total=total,
             max_total=weights.max_total,
             base_pay=scoring.base_pay,
-            tiers=_tiers(scoring),
+            tiers=scoring.pay_tiers,
         )
         scores.append(
             AgentScore(
