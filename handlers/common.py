@@ -7,7 +7,7 @@ import html
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -107,8 +107,9 @@ def language_for(rt: Runtime, role: Role | None, user: SeenUser) -> str:
     return normalise(user.language_code, rt.settings.team.language)
 
 
-def local_time(rt: Runtime, moment: datetime) -> str:
-    return moment.astimezone(rt.settings.team.tz).strftime("%Y-%m-%d %H:%M")
+def team_time(moment: datetime, tz: tzinfo, *, year: bool = True) -> str:
+    """A moment as the team reads it, in the team's zone: every time shown goes through here."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:

@@ -23,7 +23,6 @@ from handlers.common import (
     Where,
     command,
     esc,
-    local_time,
     named_member,
     reply,
     runtime,
@@ -264,8 +263,7 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     number = parse.ticket_number(_first(context.args))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
-    local = local_time(rt, found.received_at)
-    await reply(update, render.card(found, clock.now(), local, tz=rt.settings.team.tz))
+    await reply(update, render.card(found, clock.now(), rt.settings.team.tz))
 
 
 @command(role=Role.AGENT)
