@@ -12,18 +12,17 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import chart_process, clock, notices
+from bot import chart_process, notices
 from bot.i18n import N_, _, use_language
 from bot.models import Role
 from bot.notices import Notice, Outgoing
 from bot.runtime import Runtime
 from bot.services import digest as digests
-from bot.services import metrics, orders
+from bot.services import metrics
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import digest_render
 from handlers.common import Caller, Context, Where, command, esc, reply, runtime
-from scoring import local_day
 
 
 def _one_argument(args: list[str] | None, example: str) -> str | None:
@@ -51,16 +50,10 @@ async def _send_digest(update: Update, found: Digest) -> None:
 
 @command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
 async def digest(update: Update, context: Context, caller: Caller) -> None:
-    """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
+    """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday;
+    tomorrow's is today so far)."""
     rt = runtime(context)
-    today = local_day(clock.now(), rt.settings.team.tz)
-    text = _one_argument(context.args, "/digest 2026-03-01")
-    day = orders.parse_day(text) if text else today
-    if day > today:
-        raise InvalidInput(
-            N_("The digest of %(day)s is not ready yet: it covers the day before it."),
-            day=day.isoformat(),
-        )
+    day = digests.digest_day(_one_argument(context.args, "/digest 2026-03-01"), rt.settings)
     await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
 
 

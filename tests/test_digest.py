@@ -198,6 +198,7 @@ ALEX_SPEED = (10 + 8 + 5) / 3
 ALEX_TOTAL = round(9 + ALEX_SPEED + 9 + 10, 6)
 EXPECTED: dict[str, Any] = {
     "date": "2026-03-01",
+    "partial_as_of": None,
     "refund_window": {"start": "2026-01-30", "end": "2026-02-28"},
     "tickets": {
         "new": 1,
@@ -534,7 +535,7 @@ async def test_on_demand_refusals_and_targets_all_met(db_url: str) -> None:
             (AGENT, "/digest", TEAM_CHAT): "only managers",
             (MANAGER, "/digest", OTHER_GROUP): "only in the team chat or a private chat",
             (MANAGER, "/digest 2026-13-01", TEAM_CHAT): "is not a date",
-            (MANAGER, "/digest 2026-03-03", TEAM_CHAT): "is not ready yet",
+            (MANAGER, "/digest 2026-03-04", TEAM_CHAT): "2026-03-03, which has not begun",
             (MANAGER, "/digest 2026-03-01 extra", TEAM_CHAT): "at most one argument",
             (MANAGER, "/report 2026-3", TEAM_CHAT): "is not a month",
             (MANAGER, "/report 2026-04", TEAM_CHAT): "has not started yet",
@@ -559,6 +560,42 @@ async def test_on_demand_refusals_and_targets_all_met(db_url: str) -> None:
         assert [row[-1] for row in rows[1:]] == ["yes", "yes"]
     finally:
         await kefu.stop()
+
+
+async def test_chat_and_command_line_take_the_same_days_and_mark_today_partial(
+    team: Kefu, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    travel("2026-03-02 09:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    travel("2026-03-02 15:00")  # a manager at 3 pm wants today so far: tomorrow's digest
+    config = write_config(tmp_path / "kefu.toml", db_url)
+    partial = "⏳ Partial: 2026-03-02 is not over; figures as of 15:00."
+
+    text = whole_digest(await team.say(MANAGER, "/digest 2026-03-03", chat=TEAM_CHAT))
+    lines = text.split("\n")
+    assert lines[:2] == [
+        "📊 <b>Daily digest · 2026-03-03</b>",
+        partial.replace("Partial", "<b>Partial</b>"),
+    ]
+    assert "New 1 · resolved 0" in lines
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-03"]) == 0
+    printed = capsys.readouterr().out.split("\n")
+    assert printed[:2] == ["📊 Daily digest · 2026-03-03", partial], printed[:3]
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-03", "--json"]) == 0
+    as_of = json.loads(capsys.readouterr().out)["partial_as_of"]
+    assert as_of.startswith("2026-03-02T15:00:") and as_of.endswith("+08:00"), as_of
+
+    # Today's digest covers a whole day (yesterday): nothing partial about it.
+    assert "Partial" not in whole_digest(await team.say(MANAGER, "/digest", chat=TEAM_CHAT))
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-02"]) == 0
+    assert "Partial" not in capsys.readouterr().out
+
+    # The day after tomorrow: refused alike, in chat and on the command line.
+    refusal = "The digest of 2026-03-04 covers 2026-03-03, which has not begun."
+    [answer] = await team.say(MANAGER, "/digest 2026-03-04", chat=TEAM_CHAT)
+    assert refusal in (answer.text or "")
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-04"]) == 2
+    assert refusal in capsys.readouterr().err
 
 
 async def test_kefu_digest_and_report_explain_bad_input(

@@ -7,7 +7,8 @@ snapshot the scheduled digest is queued with and what `kefu digest --json` print
 Day semantics for the digest of day D (team time zone): new / resolved tickets and survey
 answers are for D−1; open counts are as of the start of D; the refund window is D−30 … D−1;
 the scoreboard, top causes and the satisfaction target cover the month of D−1 so far (as
-the scoreboard counts it: up to the month's end, or now while it is in progress).
+the scoreboard counts it: up to the month's end, or now while it is in progress). The latest
+digest is tomorrow's: today so far, marked partial.
 
 JSON conventions: rates and averages are numbers (rates as fractions), `null` where undefined;
 money (pay) is a decimal string such as "750.00", so no binary rounding creeps into pay.
@@ -28,9 +29,11 @@ from sqlmodel import select
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
+from bot.i18n import N_
 from bot.models import Outbox
-from bot.services import metrics, outbox, team
-from scoring.refunds import RefundFigures, local_day
+from bot.services import metrics, orders, outbox, team
+from bot.services.errors import InvalidInput
+from scoring.refunds import RefundFigures, day_start_utc, local_day
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
     OPEN_OVER_5D_MAX,
@@ -87,6 +90,9 @@ class Digest:
     causes: tuple[tuple[str, int], ...]
     series: tuple[metrics.DayPoint, ...]
     currency: str
+    # Set when the digest covers a day not over yet (tomorrow's digest: today so far): when
+    # the figures were taken, in the team's zone. None for a whole day.
+    partial_as_of: datetime | None = None
 
     @property
     def yesterday(self) -> date:
@@ -103,6 +109,7 @@ class Digest:
         """The digest as plain JSON (see the module docstring for the conventions)."""
         return {
             "date": self.day.isoformat(),
+            "partial_as_of": self.partial_as_of.isoformat() if self.partial_as_of else None,
             "refund_window": {
                 "start": self.refund_window[0].isoformat(),
                 "end": self.refund_window[1].isoformat(),
@@ -165,6 +172,9 @@ class Digest:
         tickets, surveys, refunds = data["tickets"], data["surveys"], data["refunds"]
         return cls(
             day=date.fromisoformat(data["date"]),
+            partial_as_of=(
+                datetime.fromisoformat(data["partial_as_of"]) if data.get("partial_as_of") else None
+            ),
             refund_window=(
                 date.fromisoformat(data["refund_window"]["start"]),
                 date.fromisoformat(data["refund_window"]["end"]),
@@ -283,9 +293,30 @@ def _targets(
     )
 
 
+def digest_day(text: str | None, settings: Settings) -> date:
+    """The day of a digest asked for, in chat or on the command line: YYYY-MM-DD, by default
+    today's (about yesterday); at most tomorrow's, which covers today so far."""
+    today = local_day(clock.now(), settings.team.tz)
+    day = orders.parse_day(text) if text else today
+    latest = today + timedelta(days=1)
+    if day > latest:
+        raise InvalidInput(
+            N_(
+                "The digest of %(day)s covers %(covered)s, which has not begun. "
+                "The latest is %(latest)s: today so far."
+            ),
+            day=day.isoformat(),
+            covered=(day - timedelta(days=1)).isoformat(),
+            latest=latest.isoformat(),
+        )
+    return day
+
+
 async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     """Everything the digest of `day` shows (see the module docstring for which day is which)."""
     tz = settings.team.tz
+    now = clock.now()
+    partial_as_of = now.astimezone(tz) if day_start_utc(day, tz) > now else None
     yesterday = day - timedelta(days=1)
     month = metrics.month_start(yesterday)
     period = metrics.month_period_utc(month, tz)
@@ -322,6 +353,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
         currency=settings.scoring.currency,
+        partial_as_of=partial_as_of,
     )
 
 
