@@ -216,22 +216,33 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
 
 @command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def list_tickets(update: Update, context: Context, caller: Caller) -> None:
-    """List tickets: /tickets [mine|open|overdue|all]."""
+    """List tickets: /tickets [mine|open|overdue|all] [page]."""
     rt = runtime(context)
-    word = (context.args or ["open"])[0].lower()
-    try:
-        scope = Scope(word)
-    except ValueError:
+    asked = _list_request(context.args or [])
+    if asked is None:
         await reply(
-            update, _("Use /tickets mine, /tickets open, /tickets overdue or /tickets all.")
+            update,
+            _(
+                "Use /tickets mine, /tickets open, /tickets overdue or /tickets all, "
+                "and a page number for more, e.g. /tickets open 2."
+            ),
         )
         return
+    scope, page = asked
     overdue_after = timedelta(days=rt.settings.followup.remind_after_days)
-    found = await tickets.listing(
-        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=overdue_after
+    listed = await tickets.listing(
+        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=overdue_after, page=page
     )
+    found = listed.tickets
     if not found:
-        await reply(update, _("No tickets here."))
+        if listed.total:
+            await reply(
+                update,
+                _("There is no page %(page)s: %(total)s tickets fill %(pages)s pages.")
+                % {"page": page, "total": listed.total, "pages": listed.pages},
+            )
+        else:
+            await reply(update, _("No tickets here."))
         return
     now = clock.now()
     if scope is Scope.OVERDUE:
@@ -250,7 +261,39 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
         lines += [render.line(t, now) for t in over3] or ["—"]
     else:
         lines = [render.line(t, now) for t in found]
+    if listed.pages > 1:
+        lines += ["", _page_footer(listed, scope)]
     await reply(update, "\n".join(lines))
+
+
+def _list_request(args: list[str]) -> tuple[Scope, int] | None:
+    """`[scope] [page]` in either order; None when a word is neither."""
+    scope, page = Scope.OPEN, 1
+    for word in args[:2]:
+        if word.isdigit() and 0 < len(word) <= 6:
+            page = int(word)
+            continue
+        try:
+            scope = Scope(word.lower())
+        except ValueError:
+            return None
+    return None if len(args) > 2 else (scope, page)
+
+
+def _page_footer(listed: tickets.TicketPage, scope: Scope) -> str:
+    """How many there are, and the command for the next page."""
+    shown = {
+        "first": listed.first,
+        "last": listed.first + len(listed.tickets) - 1,
+        "total": listed.total,
+    }
+    if listed.page >= listed.pages:
+        return _("Tickets %(first)s–%(last)s of %(total)s (the last page).") % shown
+    return _("Tickets %(first)s–%(last)s of %(total)s. Next: /tickets %(scope)s %(page)s") % {
+        **shown,
+        "scope": scope.value,
+        "page": listed.page + 1,
+    }
 
 
 def _days(value: float) -> str:
