@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from bot import migrate  # noqa: E402
 from bot.app import build_application  # noqa: E402
 from bot.db import Database  # noqa: E402
-from bot.dispatcher import deliver_due  # noqa: E402
+from bot.outbox.dispatcher import deliver_due  # noqa: E402
 from bot.services import tickets  # noqa: E402
 from bot.services.team import SeenUser  # noqa: E402
 from bot.services.tickets import NewTicket  # noqa: E402

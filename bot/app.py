@@ -11,15 +11,15 @@ from telegram.ext import Application, Defaults
 from telegram.request import BaseRequest
 
 from bot import jobs
-from bot import notices_surveys as _survey_notices  # noqa: F401  (import registers them)
-from bot.concurrency import InFlightQueue, PerPersonOrder
 from bot.config import ConfigError, Settings
 from bot.db import Database
-from bot.runtime import Runtime
+from bot.process.concurrency import InFlightQueue, PerPersonOrder
+from bot.process.runtime import Runtime
+from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from bot.services import team
-from bot.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from handlers import (
     digest,
+    edits,
     errors,
     followups,
     kpi,
@@ -30,6 +30,7 @@ from handlers import (
     start,
     tickets,
 )
+from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
 from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
@@ -60,7 +61,7 @@ def build_application(
         .rate_limiter(CountingRateLimiter(metrics, max_retries=settings.telegram.send_retries))
         .job_queue(CountingJobQueue(metrics))
         # Side by side, one person's in order; off the queue only when it can start, so the
-        # poller confirms to Telegram no more than is being handled (bot/concurrency.py).
+        # poller confirms to Telegram no more than is being handled (bot/process/concurrency.py).
         .concurrent_updates(order)
         .update_queue(InFlightQueue(maxsize=UPDATE_QUEUE_SIZE, order=order))
         .post_init(_post_init)
@@ -73,7 +74,7 @@ def build_application(
             or settings.telegram.api_base_url.replace("/bot", "/file/bot")
         )
     if settings.telegram.mode == "webhook":
-        # Updates arrive through bot/web.py, which puts them on the update queue.
+        # Updates arrive through bot/process/web.py, which puts them on the update queue.
         builder = builder.updater(None)
     if request is not None:
         builder = builder.request(request).get_updates_request(get_updates_request or request)
@@ -85,6 +86,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
+    edits.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot import clock
+from bot import clock, outbox
 from bot.db import retry_can_help
-from bot.dispatcher import deliver_due
-from bot.runtime import Runtime, died_on_this_host
-from bot.services import digest, followups, outbox, surveys, updates
+from bot.outbox.dispatcher import deliver_due
+from bot.process.runtime import Runtime, died_on_this_host
+from bot.services import digest, followups, surveys, updates
 
 log = logging.getLogger(__name__)
 

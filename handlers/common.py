@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 from bot.services import team
 from bot.services.errors import InvalidInput, KefuError
 from bot.services.team import SeenUser
@@ -69,10 +69,25 @@ def seen_user(user: User, chat: Chat | None) -> SeenUser:
     )
 
 
+def replied_message(message: Message | None) -> Message | None:
+    """The message `message` really answers, or None: the one way Kefu reads "a reply to".
+
+    In a forum topic Telegram sets `reply_to_message` to the topic's creation message on
+    every message that answers nothing in particular; only a reply to another message of the
+    topic points at a person.
+    """
+    replied = message.reply_to_message if message is not None else None
+    if replied is None or message is None:
+        return None
+    topic_root = replied.forum_topic_created is not None or (
+        replied.message_id == message.message_thread_id
+    )
+    return None if message.is_topic_message and topic_root else replied
+
+
 def replied_user(update: Update) -> SeenUser | None:
     """The human author of the message this one replies to (how people point at someone)."""
-    message = update.effective_message
-    replied = message.reply_to_message if message else None
+    replied = replied_message(update.effective_message)
     if replied is None or replied.from_user is None or replied.from_user.is_bot:
         return None
     return seen_user(replied.from_user, None)

@@ -12,16 +12,16 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot import chart_process, notices
 from bot.i18n import N_, _, use_language
 from bot.models import Role
-from bot.notices import Notice, Outgoing
-from bot.runtime import Runtime
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
 from bot.services import digest as digests
 from bot.services import metrics
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
-from handlers import digest_render
+from handlers import chart_process, digest_render
 from handlers.common import Caller, Context, Where, command, esc, reply, runtime
 
 

@@ -12,10 +12,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import clock, notices
+from bot import clock
 from bot.i18n import _, use_language
-from bot.notices import Notice, Outgoing
-from bot.runtime import Runtime
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
 from bot.services import followups, tickets
 from bot.services.followups import Level, Overdue
 from bot.services.team import Member

@@ -11,7 +11,7 @@ from telegram.ext import Application, CommandHandler
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 from bot.services import metrics, orders, ratings, refunds
 from bot.services.errors import InvalidInput, NotAllowed
 from bot.services.metrics import AgentScore
@@ -23,6 +23,7 @@ from handlers.common import (
     command,
     esc,
     named_member,
+    replied_user,
     reply,
     runtime,
 )
@@ -146,10 +147,8 @@ async def quality(update: Update, context: Context, caller: Caller) -> None:
 
 def _replied_person(update: Update) -> int | None:
     """The human whose message a command replies to, if any."""
-    message = update.effective_message
-    replied = message.reply_to_message if message else None
-    author = replied.from_user if replied else None
-    return author.id if author is not None and not author.is_bot else None
+    author = replied_user(update)
+    return author.user_id if author is not None else None
 
 
 def _score_args(args: list[str]) -> tuple[str | None, str | None]:

@@ -7,10 +7,10 @@ from typing import Any
 from telegram import ChatMember, Update
 from telegram.ext import Application, ChatMemberHandler
 
-from bot import notices
 from bot.i18n import _, use_language
-from bot.notices import Notice, Outgoing
-from bot.runtime import Runtime
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
 from bot.services import reach
 from handlers.common import Context, esc, runtime
 

@@ -9,7 +9,7 @@ from telegram.error import TelegramError
 
 from bot.i18n import N_, _, use_language
 from bot.models import Role
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 from bot.services import team
 from handlers.common import role_allows
 

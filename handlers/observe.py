@@ -17,8 +17,8 @@ from handlers.common import Context, runtime
 
 log = logging.getLogger(__name__)
 
-# Below the redelivery guard (-2), so a skipped redelivery is still counted as received.
-GROUP = -3
+# Below the redelivery guard (-3), so a skipped redelivery is still counted as received.
+GROUP = -4
 
 
 def log_fields(update: object, **more: Any) -> dict[str, Any]:

@@ -45,5 +45,5 @@ async def record(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(TypeHandler(Update, skip_redelivered), group=-2)
-    app.add_handler(TypeHandler(Update, record), group=-1)
+    app.add_handler(TypeHandler(Update, skip_redelivered), group=-3)
+    app.add_handler(TypeHandler(Update, record), group=-2)

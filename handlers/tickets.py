@@ -24,9 +24,9 @@ from handlers.common import (
     command,
     esc,
     named_member,
+    replied_user,
     reply,
     runtime,
-    seen_user,
 )
 from handlers.observe import log_fields
 
@@ -37,13 +37,12 @@ TICKET_FLOW = "ticket"
 
 def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
     """`/ticket` sent as a reply in a group links the person replied to."""
-    message = update.effective_message
-    if caller.private or message is None or message.reply_to_message is None:
+    if caller.private:
         return None
-    author = message.reply_to_message.from_user
-    if author is None or author.is_bot or author.id == caller.user_id:
+    author = replied_user(update)
+    if author is None or author.user_id == caller.user_id:
         return None
-    return seen_user(author, None)
+    return author
 
 
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:

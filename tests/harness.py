@@ -16,8 +16,8 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings
-from bot.dispatcher import deliver_due
-from bot.runtime import Runtime
+from bot.outbox.dispatcher import deliver_due
+from bot.process.runtime import Runtime
 from tests.fakebot import FakeRequest, FakeTelegram, SentMessage, UpdateFactory
 
 TOKEN = "123456:TEST-token-abcdefghijklmnopqrstuvwxyz"
@@ -125,10 +125,12 @@ class Kefu:
         *,
         chat: int | None = None,
         reply_to: dict[str, Any] | SentMessage | None = None,
+        topic: dict[str, Any] | None = None,
     ) -> list[SentMessage]:
-        """`who` types `text` in `chat` (their private chat by default)."""
+        """`who` types `text` in `chat` (their private chat by default), in a forum `topic`
+        (an update from `kefu.updates.forum_topic`) when given."""
         chat_id = who.user_id if chat is None else chat
-        update = self.updates.message(who.json, chat_id, text, reply_to=reply_to)
+        update = self.updates.message(who.json, chat_id, text, reply_to=reply_to, topic=topic)
         self.last_incoming = update["message"]
         return await self.process(update)
 

@@ -14,9 +14,9 @@ from sqlalchemy import event, func
 from sqlmodel import select
 from telegram import Update
 
-from bot.concurrency import InFlightQueue, PerPersonOrder
 from bot.db import Database, DatabaseUnavailable
 from bot.models import Category, ProcessedUpdate, Ticket, TicketEvent
+from bot.process.concurrency import InFlightQueue, PerPersonOrder
 from bot.services import team, tickets
 from bot.services.errors import NotAllowed
 from bot.services.tickets import NewTicket

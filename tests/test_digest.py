@@ -21,12 +21,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import col, select
 
-from bot import charts, cli, clock
+from bot import cli, clock
 from bot.models import Outbox
 from bot.services import digest as digests
 from bot.services.digest import AgentLine, Digest
 from bot.services.metrics import OldTicket, SurveyCounts, TicketCounts
-from handlers import digest_render
+from handlers import charts, digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
 from tests.fakebot import FakeTelegram, SentMessage

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from bot.db import DatabaseUnavailable
-from bot.logs import RedactSecrets
+from bot.process.logs import RedactSecrets
 from bot.services import tickets
 from tests.harness import AGENT, TEAM_CHAT, TOKEN, Kefu, only
 

@@ -24,13 +24,13 @@ import pytest
 from sqlalchemy import func, update
 from sqlmodel import col, select
 
-from bot import clock, dispatcher, migrate
+from bot import clock, migrate, outbox
 from bot.db import Database, DatabaseUnavailable
 from bot.jobs import recover_after_crash
 from bot.models import Outbox, Survey, Ticket, TicketEvent
-from bot.notices import REGISTRY, Notice, Outgoing, register
-from bot.runtime import Runtime
-from bot.services import outbox
+from bot.outbox import dispatcher
+from bot.outbox.notices import REGISTRY, Notice, Outgoing, register
+from bot.process.runtime import Runtime
 from tests.fakebot import FakeBotApiServer, FakeTelegram, SentMessage, UpdateFactory
 from tests.harness import (
     AGENT,
@@ -125,7 +125,7 @@ async def test_a_transient_failure_is_retried_with_back_off_and_delivered_once(
     number = await link_customer(bot)
     monkeypatch.setattr(dispatcher, "SEND_TIMEOUT", 0.2)
     FAULTS[fault](bot.telegram, CUSTOMER.user_id)
-    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+    with caplog.at_level(logging.WARNING, logger="bot.outbox.dispatcher"):
         await bot.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
     assert bot.sent_to(CUSTOMER.user_id)[1:] == []  # [0] is the reply to /start
     [row] = await outbox_rows(bot.runtime.db, "survey")
@@ -208,7 +208,7 @@ async def test_an_outage_of_hours_is_outlasted_and_giving_up_is_logged(
     # A message that can never get through is given up in the end, loudly.
     await queue_ping(bot, CUSTOMER.user_id, "doomed")
     bot.telegram.fail("sendMessage", status=500, chat_id=CUSTOMER.user_id, times=None)
-    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+    with caplog.at_level(logging.WARNING, logger="bot.outbox.dispatcher"):
         for _ in range(200):
             await bot.deliver()
             [_sent, row] = await outbox_rows(bot.runtime.db, PING)
@@ -231,7 +231,7 @@ async def test_a_customer_who_blocked_the_bot_is_recorded_and_the_agent_told(
     number = await link_customer(bot)
     bot.telegram.clear()
     bot.telegram.blocked(CUSTOMER.user_id)
-    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+    with caplog.at_level(logging.WARNING, logger="bot.outbox.dispatcher"):
         await bot.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
     for _ in range(5):
         clock.advance(timedelta(hours=2))

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.config import ConfigError, load_settings
-from bot.quiet_hours import release_time
+from scoring.quiet_hours import release_time
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

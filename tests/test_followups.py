@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot import clock
+from bot import clock, outbox
 from bot.models import Outbox
-from bot.services import outbox
 from tests.fakebot import FakeTelegram, SentMessage
 from tests.harness import (
     AGENT,

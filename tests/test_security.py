@@ -24,10 +24,11 @@ from hypothesis import strategies as st
 from sqlmodel import SQLModel, select
 from telegram.ext import CommandHandler
 
-from bot import clock, logs
+from bot import clock
 from bot.app import build_application
 from bot.i18n import SUPPORTED, translations
 from bot.models import Survey, Ticket
+from bot.process import logs
 from bot.services import metrics, orders, ratings, refunds
 from bot.services.errors import KefuError
 from handlers import parse

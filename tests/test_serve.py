@@ -15,9 +15,9 @@ import httpx
 import pytest
 from telegram.ext import Application
 
-from bot import serve
 from bot.app import build_application
 from bot.config import ConfigError, Settings
+from bot.process import serve
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import AGENT, TEAM_CHAT, settings_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric

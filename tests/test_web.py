@@ -15,10 +15,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot import clock, logs
+from bot import clock
 from bot.app import build_application
 from bot.models import Ticket
-from bot.web import make_app, parse_listen, start_server
+from bot.process import logs
+from bot.process.web import make_app, parse_listen, start_server
 from tests.fakebot import FakeRequest, FakeTelegram
 from tests.harness import AGENT, TEAM_CHAT, TOKEN, Kefu, settings_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
@@ -70,7 +71,7 @@ async def test_requests_without_the_right_secret_are_refused_and_change_nothing(
     served: Served, caplog: pytest.LogCaptureFixture
 ) -> None:
     wrong = "s3cret-Webhook_tokem"
-    with caplog.at_level(logging.WARNING, logger="bot.web"):
+    with caplog.at_level(logging.WARNING, logger="bot.process.web"):
         missing = await served.http.post(HOOK_PATH, json=served.ticket_update())
         mistyped = await served.http.post(
             HOOK_PATH,
@@ -81,7 +82,7 @@ async def test_requests_without_the_right_secret_are_refused_and_change_nothing(
     assert served.kefu.app.update_queue.empty()
     assert served.kefu.telegram.sent == [] and await served.tickets() == []
     assert metric(await served.metrics(), "kefu_updates_handled_total") == 0
-    logged = [r.getMessage() for r in caplog.records if r.name == "bot.web"]
+    logged = [r.getMessage() for r in caplog.records if r.name == "bot.process.web"]
     assert any("no secret token" in m for m in logged)
     assert any("wrong secret token" in m for m in logged)
     assert not any(wrong in m or SECRET in m for m in caplog.text.splitlines())

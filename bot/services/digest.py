@@ -26,12 +26,12 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot import clock
+from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Outbox
-from bot.services import metrics, orders, outbox, team
+from bot.services import metrics, orders, team
 from bot.services.errors import InvalidInput
 from scoring.refunds import RefundFigures, day_start_utc, local_day
 from scoring.targets import (

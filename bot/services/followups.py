@@ -16,13 +16,13 @@ from enum import StrEnum
 from sqlalchemy import String, case, cast, exists, literal
 from sqlmodel import col, select
 
-from bot import clock
+from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.models import Outbox, Person, Ticket, TicketStatus
-from bot.quiet_hours import release_time
-from bot.services import outbox, team
+from bot.services import team
 from bot.services.team import Member
+from scoring.quiet_hours import release_time
 
 log = logging.getLogger(__name__)
 

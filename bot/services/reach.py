@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from bot import clock
+from bot import clock, outbox
 from bot.db import Database
-from bot.services import outbox, team
+from bot.services import team
 
 log = logging.getLogger(__name__)
 

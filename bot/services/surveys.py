@@ -23,12 +23,11 @@ from sqlalchemy import String, cast, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, outbox
 from bot.config import SurveySettings
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Outbox, Person, Role, Survey, TeamSetting, Ticket, TicketEvent, TicketStatus
-from bot.services import outbox
 from bot.services.errors import Conflict, NotAllowed
 from bot.services.team import TEAM_CHAT_KEY
 
@@ -67,7 +66,7 @@ class Outcome(StrEnum):
     VOID = "void"
 
 
-# Outbox kinds; bot/notices_surveys.py renders them.
+# Outbox kinds; handlers/survey_notices.py renders them.
 KIND_SURVEY = "survey"
 KIND_REMIND = "survey-remind"
 KIND_CLOSE = "survey-close"

@@ -117,8 +117,13 @@ class UpdateFactory:
         chat_type: str | None = None,
         reply_to: JSON | SentMessage | None = None,
         date: int | None = None,
+        topic: JSON | None = None,
     ) -> JSON:
-        """An update with a text message; a leading /command gets its bot_command entity."""
+        """An update with a text message; a leading /command gets its bot_command entity.
+
+        `topic` (an update from `forum_topic`): sent in that forum topic, where Telegram makes
+        the topic's creation message the `reply_to_message` unless `reply_to` names another.
+        """
         msg: JSON = {
             "message_id": self._next_message_id(chat_id),
             "from": dict(user),
@@ -128,10 +133,41 @@ class UpdateFactory:
         }
         if entities := command_entities(text):
             msg["entities"] = entities
+        if topic is not None:
+            topic = _message_dict(topic)
+            msg["chat"] = {**msg["chat"], "is_forum": True}
+            msg["message_thread_id"] = topic["message_id"]
+            msg["is_topic_message"] = True
+            reply_to = reply_to if reply_to is not None else topic
         if reply_to is not None:
             replied = _message_dict(reply_to)
             replied.pop("reply_to_message", None)  # Telegram nests only one level
             msg["reply_to_message"] = replied
+        return self._update("message", msg)
+
+    def edit(self, update: JSON, text: str) -> JSON:
+        """The `edited_message` update Telegram sends when the message of `update` is edited."""
+        msg = copy.deepcopy(update["message"])
+        msg["text"] = text
+        msg["edit_date"] = msg["date"] + 30
+        msg.pop("entities", None)
+        if entities := command_entities(text):
+            msg["entities"] = entities
+        return self._update("edited_message", msg)
+
+    def forum_topic(self, user: JSON, chat_id: int, name: str) -> JSON:
+        """The update with the service message that opens a forum topic (its message id is
+        the topic's thread id)."""
+        chat = {**self._chat(user, chat_id, "supergroup"), "is_forum": True}
+        message_id = self._next_message_id(chat_id)
+        msg: JSON = {
+            "message_id": message_id,
+            "message_thread_id": message_id,
+            "from": dict(user),
+            "chat": chat,
+            "date": int(time.time()),
+            "forum_topic_created": {"name": name, "icon_color": 7322096},
+        }
         return self._update("message", msg)
 
     def command(self, user: JSON, chat_id: int, command: str, *args: str, **kwargs: Any) -> JSON:

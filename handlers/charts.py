@@ -2,7 +2,7 @@
 
 Three panels: 30 days of new vs resolved tickets, the daily refund rate, and the month's
 scoreboard as bars. Drawn with matplotlib's object API on the Agg canvas (no pyplot, no GUI,
-no global figure state). The running bot draws through `bot.chart_process`, in a child
+no global figure state). The running bot draws through `handlers.chart_process`, in a child
 process; the command line (`kefu demo`) calls `render` directly.
 
 Labels are English and numbers: a CJK font is used for agent names only when one is

@@ -1,7 +1,7 @@
 """`kefu run`: the Application, its source of updates and the HTTP server in one event loop.
 
 Polling: PTB's updater fetches updates; /healthz and /metrics are served on `[ops] listen`
-when set. Webhook: no updater; bot/web.py receives Telegram's POSTs on `[telegram] listen`
+when set. Webhook: no updater; bot/process/web.py receives Telegram's POSTs on `[telegram] listen`
 and every replica registers the same webhook at start (setWebhook is idempotent). Either
 way SIGINT / SIGTERM stop the intake first, then let the Application finish what it holds.
 """
@@ -19,7 +19,7 @@ from telegram.ext import Application
 
 from bot.app import ALLOWED_UPDATES
 from bot.config import ConfigError, Settings
-from bot.web import Server, make_app, parse_listen, start_server, webhook_path
+from bot.process.web import Server, make_app, parse_listen, start_server, webhook_path
 
 log = logging.getLogger(__name__)
 

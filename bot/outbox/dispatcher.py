@@ -11,11 +11,12 @@ from typing import Any
 from telegram import Bot, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from bot import outbox
 from bot.db import Database
-from bot.notices import REGISTRY, Outgoing
-from bot.pacing import SendWindow
-from bot.runtime import Runtime
-from bot.services import outbox, reach
+from bot.outbox.notices import REGISTRY, Outgoing
+from bot.outbox.pacing import SendWindow
+from bot.process.runtime import Runtime
+from bot.services import reach
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 from bot.i18n import normalise, use_language
-from bot.notices import Notice, Outgoing, register
-from bot.runtime import Runtime
+from bot.outbox.notices import Notice, Outgoing, register
+from bot.process.runtime import Runtime
 from bot.services import surveys
 from bot.services.surveys import Outcome, Question, Rating
 from handlers import survey_render

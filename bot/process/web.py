@@ -24,9 +24,9 @@ from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot.config import ConfigError
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
+from bot.process.telemetry import CONTENT_TYPE
 from bot.services import health, tickets
-from bot.telemetry import CONTENT_TYPE
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from bot.services.digest import Digest
 
 
 async def render_isolated(digest: Digest) -> bytes:
-    """The chart's PNG bytes, drawn by `python -m bot.chart_process`."""
+    """The chart's PNG bytes, drawn by `python -m handlers.chart_process`."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.chart_process",
+        "handlers.chart_process",
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -31,7 +31,7 @@ async def render_isolated(digest: Digest) -> bytes:
 
 
 def _main() -> None:
-    from bot import charts
+    from handlers import charts
 
     sys.stdout.buffer.write(charts.render(Digest.from_json(json.load(sys.stdin))))
 

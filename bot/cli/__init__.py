@@ -10,8 +10,8 @@ from collections.abc import Callable, Sequence
 
 from telegram.error import InvalidToken
 
-from bot import logs
 from bot.config import ConfigError, Settings, load_settings
+from bot.process import logs
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -21,8 +21,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the bot (long polling by default, or [telegram] mode = "webhook")."""
     settings = _settings(args)
-    from bot import serve
     from bot.app import build_application
+    from bot.process import serve
 
     secret = settings.telegram.secret_token
     logs.configure(
@@ -62,28 +62,28 @@ def cmd_import_orders(args: argparse.Namespace) -> int:
     """Import daily order counts from a CSV with the header date,orders (all rows or none)."""
     from pathlib import Path
 
-    from bot.cli_orders import import_orders_file
+    from bot.cli.orders import import_orders_file
 
     return import_orders_file(_settings(args), Path(args.file))
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print the daily digest from the database, as text or --json (no Telegram needed)."""
-    from bot.offline import print_digest
+    from bot.cli.offline import print_digest
 
     return print_digest(_settings(args), day=args.date, as_json=args.json)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Print a month's scoreboard and pay; --csv FILE also writes the pay sheet."""
-    from bot.offline import print_report
+    from bot.cli.offline import print_report
 
     return print_report(_settings(args), month=args.month, csv_path=args.csv)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Fill a temporary database with a sample month, print its digest and draw its chart."""
-    from bot.demo import run_demo
+    from bot.cli.demo import run_demo
 
     return run_demo(out=args.out, seed=args.seed, language=args.language)
 
@@ -154,7 +154,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Last resort, outside logging's token filter: scrub the traceback the same way.
         print(logs.RedactSecrets([]).scrub(traceback.format_exc()), file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

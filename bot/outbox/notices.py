@@ -1,4 +1,4 @@
-"""How each kind of queued message (see services/outbox.py) becomes a Telegram message.
+"""How each kind of queued message (see bot/outbox/__init__.py) becomes a Telegram message.
 
 A feature registers a `Notice` for its kind; the dispatcher renders it in the recipient's
 language at send time and reports back what happened, so services stay free of Telegram.
@@ -12,7 +12,7 @@ from typing import Any
 
 from telegram import InlineKeyboardMarkup
 
-from bot.runtime import Runtime
+from bot.process.runtime import Runtime
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,17 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import charts, clock, migrate
+from bot import clock, migrate, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import use_language
 from bot.models import Category
 from bot.services import digest as digests
-from bot.services import orders, outbox, ratings, refunds, surveys, team, tickets
+from bot.services import orders, ratings, refunds, surveys, team, tickets
 from bot.services.digest import Digest
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket
+from handlers import charts
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONTH = date(2026, 3, 1)

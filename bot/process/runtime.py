@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.config import Settings
 from bot.db import Database
-from bot.telemetry import Metrics
+from bot.process.telemetry import Metrics
 
 
 def _instance_name() -> str:

@@ -1,0 +1,1 @@
+"""The running process: serving (polling or webhook), update concurrency, telemetry, logs."""
