@@ -18,6 +18,7 @@ from bot.process.runtime import Runtime
 from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
 from bot.services import team
 from handlers import (
+    chart_process,
     digest,
     edits,
     errors,
@@ -131,6 +132,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    await chart_process.close()
     await runtime(app).db.dispose()
 
 

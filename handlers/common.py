@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
 from telegram import Chat, Message, Update, User
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
@@ -125,6 +128,36 @@ def language_for(rt: Runtime, role: Role | None, user: SeenUser) -> str:
 def team_time(moment: datetime, tz: tzinfo, *, year: bool = True) -> str:
     """A moment as the team reads it, in the team's zone: every time shown goes through here."""
     return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
+
+
+# Telegram shows a chat action for about 5 seconds, or until the bot's next message.
+_ACTION_REPEAT_SECONDS = 4.0
+
+
+@contextlib.asynccontextmanager
+async def working(update: Update, action: str) -> AsyncIterator[None]:
+    """Show the chat, at once and until the block ends, that an answer is on its way
+    ("typing…", "sending a photo…"): a long answer must not look like no answer."""
+    chat = update.effective_chat
+    if chat is None:
+        yield
+        return
+
+    async def keep_showing() -> None:
+        while True:
+            try:
+                await chat.send_action(action)
+            except TelegramError as exc:  # only a courtesy: never worth failing the answer
+                log.debug("chat action %s in %s not shown: %s", action, chat.id, exc)
+            await asyncio.sleep(_ACTION_REPEAT_SECONDS)
+
+    showing = asyncio.create_task(keep_showing())
+    try:
+        yield
+    finally:
+        showing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await showing
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:

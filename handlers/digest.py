@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import Application, CommandHandler
 
 from bot.i18n import N_, _, use_language
@@ -22,7 +23,7 @@ from bot.services import metrics
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime
+from handlers.common import Caller, Context, Where, command, esc, reply, runtime, working
 
 
 def _one_argument(args: list[str] | None, example: str) -> str | None:
@@ -33,15 +34,11 @@ def _one_argument(args: list[str] | None, example: str) -> str | None:
     return args[0]
 
 
-async def _chart(found: Digest) -> bytes:
-    return await chart_process.render_isolated(found)
-
-
-async def _send_digest(update: Update, found: Digest) -> None:
+async def _send_digest(update: Update, rt: Runtime, found: Digest) -> None:
     """The chart with the digest as its caption, or the chart and then the text."""
     message = update.effective_message
     assert message is not None
-    png = await _chart(found)
+    png = await chart_process.render(found)
     caption, complete = digest_render.digest_caption(found)
     await message.reply_photo(png, caption=caption, do_quote=False)
     if not complete:
@@ -54,7 +51,10 @@ async def digest(update: Update, context: Context, caller: Caller) -> None:
     tomorrow's is today so far)."""
     rt = runtime(context)
     day = digests.digest_day(_one_argument(context.args, "/digest 2026-03-01"), rt.settings)
-    await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
+    # Figures and chart take seconds: the chat shows "sending a photo…" from the start.
+    async with working(update, ChatAction.UPLOAD_PHOTO):
+        found = await digests.build_digest(rt.db, rt.settings, day)
+        await _send_digest(update, rt, found)
 
 
 @command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
@@ -63,8 +63,9 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     text = _one_argument(context.args, "/report 2026-03")
     month = metrics.parse_month(text) if text else digests.default_report_month(rt.settings)
-    found = await digests.build_report(rt.db, rt.settings, month)
-    await reply(update, digest_render.report_text(found))
+    async with working(update, ChatAction.TYPING):
+        found = await digests.build_report(rt.db, rt.settings, month)
+        await reply(update, digest_render.report_text(found))
     message = update.effective_message
     assert message is not None
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
@@ -76,7 +77,7 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
     with use_language(rt.settings.team.language):
         caption, complete = digest_render.digest_caption(found)
         if payload["part"] == "chart":
-            png = await _chart(found)
+            png = await chart_process.render(found)
             return Outgoing(text=caption, photo=png)
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 

@@ -11,7 +11,9 @@ import csv
 import io
 import json
 import logging
+import os
 import re
+import signal
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -26,7 +28,7 @@ from bot.models import Outbox
 from bot.services import digest as digests
 from bot.services.digest import AgentLine, Digest
 from bot.services.metrics import OldTicket, SurveyCounts, TicketCounts
-from handlers import charts, digest_render
+from handlers import chart_process, charts, digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
 from tests.fakebot import FakeTelegram, SentMessage
@@ -42,6 +44,7 @@ from tests.harness import (
     Person,
     settings_for,
 )
+from tests.webtools import eventually
 
 TZ = ZoneInfo("Asia/Shanghai")
 LINK = re.compile(r"\?start=([A-Za-z0-9_-]+)")
@@ -596,6 +599,34 @@ async def test_chat_and_command_line_take_the_same_days_and_mark_today_partial(
     assert refusal in (answer.text or "")
     assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-04"]) == 2
     assert refusal in capsys.readouterr().err
+
+
+async def test_a_digest_shows_at_once_that_it_is_coming_and_its_chart_process_is_reused(
+    team: Kefu,
+) -> None:
+    travel("2026-03-01 10:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    travel("2026-03-02 10:00")
+    worker = chart_process.worker()
+    before = len(team.telegram.calls())
+    first = await team.say(MANAGER, "/digest", chat=TEAM_CHAT)
+    assert first[0].method == "sendPhoto"
+    # Before the figures are gathered and the chart drawn, the chat says a photo is coming.
+    calls = [c for c in team.telegram.calls()[before:] if c.params.get("chat_id") == TEAM_CHAT]
+    assert calls[0].method == "sendChatAction", [c.method for c in calls]
+    assert calls[0].params["action"] == "upload_photo"
+    child = worker.pid
+    assert child is not None  # kept for the next chart
+    second = await team.say(MANAGER, "/digest 2026-03-01", chat=TEAM_CHAT)
+    assert second[0].method == "sendPhoto" and (second[0].file_bytes or b"")[:8] == PNG
+    assert (worker.started, worker.pid) == (1, child)
+
+    # A child that died is replaced on the next chart; an idle one is let go.
+    os.kill(child, signal.SIGKILL)
+    worker.idle_seconds = 0.2
+    third = await team.say(MANAGER, "/digest", chat=TEAM_CHAT)
+    assert third[0].method == "sendPhoto" and worker.started == 2
+    await eventually(lambda: worker.pid is None, "the idle chart process to exit", within=10)
 
 
 async def test_kefu_digest_and_report_explain_bad_input(
