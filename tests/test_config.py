@@ -129,3 +129,44 @@ def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--config", str(config), "db", "upgrade"]) == 0  # idempotent
     assert "up to date" in capsys.readouterr().out
     assert (tmp_path / "k.db").exists()
+
+
+CONFIG_READERS = [
+    ["run"],
+    ["db", "upgrade"],
+    ["check-config"],
+    ["import-orders", "orders.csv"],
+    ["digest"],
+    ["report"],
+]
+
+
+@pytest.mark.parametrize("command", CONFIG_READERS, ids=" ".join)
+@pytest.mark.parametrize("where", ["before", "after", "between"])
+def test_config_option_before_or_after_the_sub_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], where: str
+) -> None:
+    """`kefu --config X run` and `kefu run --config X` alike: every command reads that file
+    (here one with a bad key, which each names instead of starting)."""
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[team]\ntimezone = "Mars/Base"\n')
+    option = ["--config", str(config)] if where != "between" else ["-c", str(config)]
+    if where == "before":
+        argv = [*option, *command]
+    elif where == "after":
+        argv = [*command, *option]
+    else:  # between the words of a two-word command, or after a one-word one
+        argv = [command[0], *option, *command[1:]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "[team] timezone" in err and "elsewhere.toml" in err, err
+
+
+def test_the_option_after_the_sub_command_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text('[telegram]\ntoken = "123:secret-value"\n')
+    bad.write_text('[team]\ntimezone = "Mars/Base"\n')
+    assert main(["-c", str(bad), "check-config", "-c", str(good)]) == 0
+    assert "configuration is valid" in capsys.readouterr().out
