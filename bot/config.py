@@ -60,6 +60,9 @@ class TelegramSettings(_Section):
     secret_token: SecretStr | None = None
     poll_timeout: float = Field(default=10.0, gt=0)
     send_retries: int = Field(default=3, ge=0, le=10)
+    # Telegram's overall limit for the bot: 30 a second; raise it only with paid broadcasts
+    # enabled for the bot (up to 1,000 a second, paid in Stars), or Telegram answers 429.
+    messages_per_second: int = Field(default=30, ge=1, le=1000)
     # Updates handled at once (one person's always in order); 1 handles them one by one.
     concurrent_updates: int = Field(default=256, ge=1, le=1024)
 

@@ -81,6 +81,8 @@ def test_file_from_kefu_config_then_local_config_toml(
         ),
         ('[digest]\ntime = "9am"\n', "[digest] time", "HH:MM"),
         ('[telegram]\nmode = "webhook"\n', "[telegram]", "webhook_url"),
+        ("[telegram]\nmessages_per_second = 1001\n", "[telegram] messages_per_second", "1000"),
+        ("[telegram]\nmessages_per_second = 0\n", "[telegram] messages_per_second", "1"),
         ("[team\n", "config.toml", ""),
     ],
 )

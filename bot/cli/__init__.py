@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -34,7 +33,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bot import migrate  # Alembic is slow to import; only these commands need it.
 
     migrate.upgrade_sync(settings.database.url)
-    return asyncio.run(serve.run(app, settings))
+    return serve.run_process(app, settings)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -14,7 +14,6 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 from bot import outbox
 from bot.db import Database
 from bot.outbox.notices import REGISTRY, Outgoing
-from bot.outbox.pacing import SendWindow
 from bot.process.runtime import Runtime
 from bot.services import reach
 
@@ -24,7 +23,6 @@ log = logging.getLogger(__name__)
 # that two replicas in one process (the scale-out test) really run side by side; replicas
 # are kept apart by the claims.
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
-_windows: weakref.WeakKeyDictionary[Database, SendWindow] = weakref.WeakKeyDictionary()
 
 
 # How long a queued message waits for Telegram's answer. Longer than for a direct reply:
@@ -68,7 +66,6 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         if outgoing is None or item.chat_id is None:
             await outbox.mark_sent(rt.db, item.id, message_id=None)
             return 0
-        await _windows.setdefault(rt.db, SendWindow()).slot()
         message_id = await _send(bot, item.chat_id, outgoing)
     except RetryAfter as exc:
         retry = (
@@ -153,6 +150,7 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
+    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py).
     wait = {"read_timeout": SEND_TIMEOUT}
     if out.edit_message_id is not None:
         await bot.edit_message_text(

@@ -24,6 +24,8 @@ from telegram.error import (
 )
 from telegram.ext import AIORateLimiter, Job, JobQueue
 
+from bot.process.pacing import SendWindow
+
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 # Bot API methods that put a message in a chat.
@@ -100,10 +102,18 @@ class Metrics:
 
 
 class CountingRateLimiter(AIORateLimiter):
-    """AIORateLimiter that counts each attempt's outcome: a message sent or an error by kind."""
+    """AIORateLimiter that counts each attempt's outcome: a message sent or an error by kind.
 
-    def __init__(self, metrics: Metrics, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    Its overall limit is `messages_per_second` in a sliding window (bot/process/pacing.py) rather
+    than PTB's leaky bucket, which lets twice the limit into a burst's first second; the
+    per-group limit (20 a minute) is PTB's own.
+    """
+
+    def __init__(self, metrics: Metrics, *, messages_per_second: int, **kwargs: Any) -> None:
+        super().__init__(overall_max_rate=messages_per_second, **kwargs)
+        # The attribute PTB's own constructor sets and `_run_request` enters for every
+        # request that names a chat (PTB 22).
+        self._base_limiter = SendWindow(messages_per_second)  # type: ignore[assignment]
         self.metrics = metrics
 
     async def process_request(

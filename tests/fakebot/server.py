@@ -18,6 +18,7 @@ from .request import URL_RE
 from .telegram import JSON, ConnectionDropped, FakeTelegram, UploadedFile, decode_form
 
 _DISPOSITION_RE = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+_QUOTED_PAIR_RE = re.compile(r"\\(.)")
 
 
 def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], JSON]:
@@ -31,9 +32,10 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], JSO
         for line in head.decode().split("\r\n"):
             key, _, value = line.partition(":")
             headers[key.strip().lower()] = value.strip()
-        # httpx percent-escapes quotes in names and filenames.
+        # httpx percent-escapes quotes in names and filenames; aiohttp writes them as
+        # quoted pairs (\"), as HTTP's quoted strings allow.
         attrs = {
-            k: v.replace("%22", '"').replace("\\\\", "\\")
+            k: _QUOTED_PAIR_RE.sub(r"\1", v.replace("%22", '"'))
             for k, v in _DISPOSITION_RE.findall(headers.get("content-disposition", ""))
         }
         if "filename" in attrs:
@@ -121,23 +123,34 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
 
+class _KeepAliveHandler(_Handler):
+    # HTTP/1.1: a connection serves request after request, as Telegram's servers do.
+    protocol_version = "HTTP/1.1"
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # long polls must not keep the process alive
     # The bot answers up to `concurrent_updates` messages at once, as Telegram's servers
     # accept; socketserver's backlog of 5 would reset the connections beyond it.
     request_queue_size = 1024
 
-    def __init__(self, telegram: FakeTelegram) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)  # loopback only, ever
+    def __init__(self, telegram: FakeTelegram, keep_alive: bool = False) -> None:
+        handler = _KeepAliveHandler if keep_alive else _Handler
+        super().__init__(("127.0.0.1", 0), handler)  # loopback only, ever
         self.telegram = telegram
         self.stopping = threading.Event()
 
 
 class FakeBotApiServer:
-    """Serves a FakeTelegram at `base_url` ("http://127.0.0.1:PORT/bot") from a thread."""
+    """Serves a FakeTelegram at `base_url` ("http://127.0.0.1:PORT/bot") from a thread.
 
-    def __init__(self, telegram: FakeTelegram | None = None) -> None:
+    `keep_alive`: answer in HTTP/1.1 and keep connections open, as Telegram does (what a
+    benchmark of the client's cost needs); by default each answer closes its connection.
+    """
+
+    def __init__(self, telegram: FakeTelegram | None = None, *, keep_alive: bool = False) -> None:
         self.telegram = telegram or FakeTelegram()
+        self.keep_alive = keep_alive
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -153,7 +166,7 @@ class FakeBotApiServer:
         return f"http://127.0.0.1:{self.port}/bot"
 
     def start(self) -> FakeBotApiServer:
-        self._server = _Server(self.telegram)
+        self._server = _Server(self.telegram, self.keep_alive)
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
