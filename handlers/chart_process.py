@@ -17,6 +17,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import signal
 import struct
 import sys
 import weakref
@@ -198,18 +200,25 @@ def _write_frame(stream: IO[bytes], status: bytes, body: bytes) -> None:
 
 
 def _main() -> None:
+    # The parent decides when this process ends (it closes the pipe): a Ctrl-C meant for
+    # the bot's process group must not kill a chart half drawn.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     from bot.services.digest import Digest
     from handlers import charts
 
     charts.warm_up()
     source, sink = sys.stdin.buffer, sys.stdout.buffer
-    while (request := _read_frame(source)) is not None:
-        try:
-            png = charts.render(Digest.from_json(json.loads(request)))
-        except Exception as exc:  # the parent says what failed; the child draws on
-            _write_frame(sink, _ERROR, f"{type(exc).__name__}: {exc}".encode())
-        else:
-            _write_frame(sink, _OK, png)
+    try:
+        while (request := _read_frame(source)) is not None:
+            try:
+                png = charts.render(Digest.from_json(json.loads(request)))
+            except Exception as exc:  # the parent says what failed; the child draws on
+                _write_frame(sink, _ERROR, f"{type(exc).__name__}: {exc}".encode())
+            else:
+                _write_frame(sink, _OK, png)
+    except BrokenPipeError:
+        # The parent is gone (killed mid-chart): nobody is waiting for this chart.
+        os._exit(0)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ import logging
 import os
 import re
 import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -713,3 +715,23 @@ async def test_kefu_demo_runs_and_is_reproducible(
     assert await run_cli(["demo", "--out", str(tmp_path / "b"), "--seed", "7"]) == 0
     second = capsys.readouterr().out
     assert first.replace("/a/", "/b/").replace("/a\n", "/b\n") == second
+
+
+def test_a_chart_process_whose_bot_died_exits_quietly(tmp_path: Path) -> None:
+    """The bot killed mid-chart (kill -9): its chart process finds nobody to answer and
+    leaves without a traceback in the bot's log."""
+    log = tmp_path / "child.log"
+    with log.open("wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "handlers.chart_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        request = json.dumps(_digest(3).to_json()).encode()
+        child.stdout.close()  # the reader is gone before the answer is written
+        child.stdin.write(len(request).to_bytes(4, "big") + request)
+        child.stdin.close()
+        assert child.wait(timeout=120) == 0
+    assert "Traceback" not in log.read_text(errors="replace")
