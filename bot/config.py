@@ -32,6 +32,7 @@ from pydantic_settings import (
 )
 
 import scoring
+from bot.i18n import Language
 
 DEFAULT_CONFIG_FILE = Path("config.toml")
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
@@ -105,7 +106,7 @@ class TeamSettings(_Section):
     managers: list[int] = Field(default_factory=list)
     agents: list[int] = Field(default_factory=list)
     timezone: str = "Asia/Shanghai"
-    language: Literal["en", "zh_CN"] = "en"
+    language: Language = "en"
 
     @field_validator("timezone")
     @classmethod

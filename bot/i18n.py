@@ -1,4 +1,5 @@
-"""Translations: English source strings, Simplified Chinese catalogues in `bot/locales/`.
+"""Translations: English source strings; Simplified (zh_CN) and Traditional (zh_TW) Chinese
+catalogues in `bot/locales/`.
 
 The language in force is a context variable, so a handler sets it once for the person it
 answers and every `_()` below it follows. Catalogues are `.po` files compiled in memory at
@@ -14,22 +15,29 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Literal, get_args
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 LOCALES = Path(__file__).parent / "locales"
-SUPPORTED = ("en", "zh_CN")
+Language = Literal["en", "zh_CN", "zh_TW"]
+SUPPORTED: tuple[str, ...] = get_args(Language)
+# Telegram reports a BCP 47 tag; these Chinese ones are written in Traditional characters
+# (Taiwan, Hong Kong, Macau, or the script named outright). Any other Chinese is Simplified.
+_TRADITIONAL = ("zh_hant", "zh_tw", "zh_hk", "zh_mo")
 DEFAULT_LANGUAGE = "en"
 
 _language: contextvars.ContextVar[str] = contextvars.ContextVar("language", default="en")
 
 
 def normalise(code: str | None, fallback: str = DEFAULT_LANGUAGE) -> str:
-    """Map a Telegram language_code ("zh-hans", "zh", "en-US") onto a supported language."""
+    """Map a Telegram language_code ("zh-hans", "zh-hant", "zh", "en-US") onto a supported language."""
     if not code:
         return fallback
     code = code.replace("-", "_").lower()
+    if code.startswith(_TRADITIONAL):
+        return "zh_TW"
     if code.startswith("zh"):
         return "zh_CN"
     if code.startswith("en"):

@@ -25,8 +25,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
 
-from bot.services.digest import AgentLine, Digest
-from bot.services.metrics import DayPoint
+from bot.services.digest import Digest
+from bot.services.scoreboard import AgentLine
+from bot.services.shop_figures import DayPoint
 
 # Bars beyond this many agents would be unreadable on a phone; the text has everyone.
 MAX_BARS = 15

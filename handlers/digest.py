@@ -19,10 +19,10 @@ from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
-from bot.services import metrics
+from bot.services import monthly_report
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
-from handlers import chart_process, digest_render
+from handlers import chart_process, digest_render, parse
 from handlers.common import Caller, Context, Where, command, esc, reply, runtime, working
 
 
@@ -62,9 +62,9 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
     rt = runtime(context)
     text = _one_argument(context.args, "/report 2026-03")
-    month = metrics.parse_month(text) if text else digests.default_report_month(rt.settings)
+    month = parse.month(text) if text else monthly_report.default_report_month(rt.settings)
     async with working(update, ChatAction.TYPING):
-        found = await digests.build_report(rt.db, rt.settings, month)
+        found = await monthly_report.build_report(rt.db, rt.settings, month)
         await reply(update, digest_render.report_text(found))
     message = update.effective_message
     assert message is not None

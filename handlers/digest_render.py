@@ -14,7 +14,9 @@ from decimal import Decimal
 
 from bot.i18n import N_, _
 from bot.models import Category
-from bot.services.digest import AgentLine, Digest, MonthlyReport
+from bot.services.digest import Digest
+from bot.services.monthly_report import MonthlyReport
+from bot.services.scoreboard import AgentLine
 from handlers.common import esc
 from handlers.render import category_name, duration
 from scoring.targets import (

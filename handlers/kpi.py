@@ -12,9 +12,9 @@ from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.process.runtime import Runtime
-from bot.services import metrics, orders, ratings, refunds
+from bot.services import orders, ratings, refunds, scoreboard
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.metrics import AgentScore
+from bot.services.scoreboard import AgentScore
 from handlers import parse
 from handlers.common import (
     Caller,
@@ -27,8 +27,9 @@ from handlers.common import (
     reply,
     runtime,
 )
+from scoring.months import month_of
 
-DISPUTE_WORDS = frozenset({"dispute", "纠纷"})
+DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})
 CANCEL_WORDS = frozenset({"cancel", "取消"})
 _MONTH_ARG = re.compile(r"^\d{4}-\d{1,2}$")
 
@@ -182,13 +183,13 @@ async def score(update: Update, context: Context, caller: Caller) -> None:
         target_id = target.user_id
     tz = rt.settings.team.tz
     now = clock.now()
-    month = metrics.parse_month(month_text) if month_text else metrics.month_of(now, tz)
-    rows = await metrics.scoreboard(
+    month = parse.month(month_text) if month_text else month_of(now, tz)
+    rows = await scoreboard.scoreboard(
         rt.db, month=month, scoring=rt.settings.scoring, tz=tz, agent_id=target_id
     )
     if not rows:
         raise InvalidInput(N_("%(name)s is not on the team."), name=target_id)
-    in_progress = month == metrics.month_of(now, tz)
+    in_progress = month == month_of(now, tz)
     await reply(update, _render_score(rt, rows[0], month.strftime("%Y-%m"), in_progress))
 
 

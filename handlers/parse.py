@@ -10,6 +10,7 @@ from bot.i18n import N_
 from bot.models import Category
 from bot.services.errors import InvalidInput
 from bot.services.tickets import NewTicket
+from scoring.months import month_from_text
 
 CATEGORY_WORDS: dict[str, Category] = {
     "product": Category.PRODUCT,
@@ -18,7 +19,9 @@ CATEGORY_WORDS: dict[str, Category] = {
     "物流": Category.LOGISTICS,
     "service": Category.SERVICE,
     "服务": Category.SERVICE,
+    "服務": Category.SERVICE,
     "售后": Category.SERVICE,
+    "售後": Category.SERVICE,
     "other": Category.OTHER,
     "其他": Category.OTHER,
 }
@@ -94,3 +97,14 @@ def new_ticket(text: str, tz: ZoneInfo) -> NewTicket:
 def _clip(text: str, limit: int = 40) -> str:
     text = "".join(ch if ch.isprintable() else "�" for ch in text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def month(text: str) -> date:
+    """`YYYY-MM` → the first day of that month."""
+    found = month_from_text(text)
+    if found is None:
+        raise InvalidInput(
+            N_("“%(text)s” is not a month; write it as YYYY-MM, e.g. 2026-03."),
+            text=text.strip()[:40],
+        )
+    return found

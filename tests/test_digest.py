@@ -28,8 +28,10 @@ from sqlmodel import col, select
 from bot import cli, clock
 from bot.models import Outbox
 from bot.services import digest as digests
-from bot.services.digest import AgentLine, Digest
-from bot.services.metrics import OldTicket, SurveyCounts, TicketCounts
+from bot.services import monthly_report
+from bot.services.digest import Digest
+from bot.services.scoreboard import AgentLine
+from bot.services.shop_figures import OldTicket, SurveyCounts, TicketCounts
 from handlers import chart_process, charts, digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
@@ -273,7 +275,7 @@ EXPECTED: dict[str, Any] = {
 }
 
 CSV_ROWS = [
-    list(digests.CSV_HEADER),
+    list(monthly_report.CSV_HEADER),
     ["Alex", "2001", "2", "9.00", "7.67", "9.00", "10.00", "35.67", "40", "891.67", "CNY", "no"],
     ["Bo", "2002", "1", "5.00", "5.00", "10.00", "5.00", "25.00", "40", "625.00", "CNY", "no"],
 ]

@@ -1,4 +1,4 @@
-"""The metrics queries against a hand-built month, on SQLite and PostgreSQL.
+"""The scoreboard and shop-figure queries against a hand-built month, on SQLite and PostgreSQL.
 
 The team works in Asia/Shanghai (UTC+8), so several tickets sit on a local day that differs
 from their UTC day. Every expected figure is worked out by hand in the comments; the pure
@@ -21,12 +21,14 @@ from bot import clock
 from bot.config import ScoringSettings
 from bot.db import Database
 from bot.models import Category, Survey, Ticket
-from bot.services import metrics, orders, ratings, refunds, team, tickets
+from bot.services import orders, ratings, refunds, scoreboard, shop_figures, team, tickets
 from bot.services.errors import InvalidInput
-from bot.services.metrics import DayPoint, OldTicket
+from bot.services.shop_figures import DayPoint, OldTicket
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket
-from scoring import TicketFacts, agent_indicators, window_bounds_utc
+from handlers import parse
+from scoring import Indicators, TicketFacts, agent_indicators, day_start_utc, window_bounds_utc
+from scoring.months import month_bounds_utc, month_of
 
 SH = ZoneInfo("Asia/Shanghai")
 MIA, ALEX, BO, CAI, FAY = 1001, 2001, 2002, 2003, 2004
@@ -249,7 +251,7 @@ async def build_month(db: Database) -> Month:
 
 async def check_scoreboard_of_a_past_month(db: Database, scenario: Month) -> None:
     scoring = ScoringSettings()
-    rows = await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH)
+    rows = await scoreboard.scoreboard(db, month=FEB, scoring=scoring, tz=SH)
     by_name = {row.name: row for row in rows}
     # Fay left the team but her February tickets count; Mia is a manager with tickets; Cai is
     # an agent without any data.
@@ -288,11 +290,13 @@ async def check_scoreboard_of_a_past_month(db: Database, scenario: Month) -> Non
         assert (row.tickets, row.total, row.pay) == (1, 40.0, Decimal("1000.00"))
 
     cai = by_name["Cai"]
-    assert cai.indicators == metrics.Indicators(None, None, None, None)
+    assert cai.indicators == Indicators(None, None, None, None)
     assert (cai.tickets, cai.total, cai.pay, cai.max_total) == (0, None, None, 40)
 
     tiered = ScoringSettings(pay_scheme="tiered")
-    pays = {r.name: r.pay for r in await metrics.scoreboard(db, month=FEB, scoring=tiered, tz=SH)}
+    pays = {
+        r.name: r.pay for r in await scoreboard.scoreboard(db, month=FEB, scoring=tiered, tz=SH)
+    }
     # Tiers 0 → 1000, 30 → 1200, 36 → 1400.
     assert pays == {
         "Fay": Decimal("1400"),
@@ -303,7 +307,7 @@ async def check_scoreboard_of_a_past_month(db: Database, scenario: Month) -> Non
     }
 
     weighted = ScoringSettings(weights={"skill": 20})
-    [alex_weighted] = await metrics.scoreboard(
+    [alex_weighted] = await scoreboard.scoreboard(
         db, month=FEB, scoring=weighted, tz=SH, agent_id=ALEX
     )
     # 50 × (10·7.6 + 10·66/9 + 10·57/7 + 20·8) / (10 · 50)
@@ -312,7 +316,7 @@ async def check_scoreboard_of_a_past_month(db: Database, scenario: Month) -> Non
 
 
 async def check_scoreboard_of_the_month_in_progress(db: Database, scenario: Month) -> None:
-    rows = await metrics.scoreboard(db, month=MAR, scoring=ScoringSettings(), tz=SH)
+    rows = await scoreboard.scoreboard(db, month=MAR, scoring=ScoringSettings(), tz=SH)
     # Mia has no March tickets and is a manager; Fay is gone: neither appears.
     assert [row.name for row in rows] == ["Alex", "Bo", "Cai"]
     alex, bo, cai = rows
@@ -323,22 +327,22 @@ async def check_scoreboard_of_the_month_in_progress(db: Database, scenario: Mont
     assert alex.indicators.skill == 10.0  # the March 3 rating
     assert (alex.tickets, alex.total, alex.pay) == (2, 35.0, Decimal("875.00"))
     # Bo: B13 and B14 open for over 5 days by now → speed 5 only.
-    assert bo.indicators == metrics.Indicators(None, 5.0, None, None)
+    assert bo.indicators == Indicators(None, 5.0, None, None)
     assert (bo.tickets, bo.total, bo.pay) == (0, 20.0, Decimal("500.00"))
     assert cai.total is None
 
 
 async def check_scoreboard_for_one_person_and_bad_months(db: Database, scenario: Month) -> None:
     scoring = ScoringSettings()
-    [alex] = await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=ALEX)
+    [alex] = await scoreboard.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=ALEX)
     assert (alex.name, alex.tickets) == ("Alex", 7)
-    [cai] = await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=CAI)
+    [cai] = await scoreboard.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=CAI)
     assert cai.total is None
-    assert await metrics.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=999) == []
+    assert await scoreboard.scoreboard(db, month=FEB, scoring=scoring, tz=SH, agent_id=999) == []
     with pytest.raises(InvalidInput, match="has not started"):
-        await metrics.scoreboard(db, month=date(2026, 4, 1), scoring=scoring, tz=SH)
+        await scoreboard.scoreboard(db, month=date(2026, 4, 1), scoring=scoring, tz=SH)
     with pytest.raises(ValueError, match="first day"):
-        await metrics.scoreboard(db, month=date(2026, 2, 2), scoring=scoring, tz=SH)
+        await scoreboard.scoreboard(db, month=date(2026, 2, 2), scoring=scoring, tz=SH)
 
 
 async def _facts(db: Database, agent: int) -> list[TicketFacts]:
@@ -371,7 +375,7 @@ async def check_sql_agrees_with_the_pure_rule(db: Database, scenario: Month) -> 
         (FEB, (sh("2026-02-01 00:00"), sh("2026-03-01 00:00"))),
         (MAR, (sh("2026-03-01 00:00"), NOW)),
     ]:
-        rows = await metrics.scoreboard(db, month=month, scoring=scoring, tz=SH)
+        rows = await scoreboard.scoreboard(db, month=month, scoring=scoring, tz=SH)
         for row in rows:
             expected = agent_indicators(
                 await _facts(db, row.user_id),
@@ -383,7 +387,7 @@ async def check_sql_agrees_with_the_pure_rule(db: Database, scenario: Month) -> 
 
 
 async def check_refund_figures_over_the_window(db: Database, scenario: Month) -> None:
-    window, figures = await metrics.refund_figures(db, day=MAR, tz=SH)
+    window, figures = await shop_figures.refund_figures(db, day=MAR, tz=SH)
     assert window == (date(2026, 1, 30), date(2026, 2, 28))
     # T12 (D−30, product), T1 (product, dispute), T10 (corrected to dispute), T3 (D−1).
     assert (figures.refunds, figures.dispute_refunds, figures.quality_refunds) == (4, 2, 2)
@@ -393,10 +397,10 @@ async def check_refund_figures_over_the_window(db: Database, scenario: Month) ->
     assert figures.quality_refund_rate == 2 / 400
     # One day later, D−30 is Jan 31: T12's refund and Jan 30's orders drop out; T4 and the
     # March 1 orders come in.
-    _window, later = await metrics.refund_figures(db, day=date(2026, 3, 2), tz=SH)
+    _window, later = await shop_figures.refund_figures(db, day=date(2026, 3, 2), tz=SH)
     assert (later.refunds, later.orders) == (4, 5300)
     # No orders in the window: rates are "—", never a division by zero.
-    _window, empty = await metrics.refund_figures(db, day=date(2026, 1, 10), tz=SH)
+    _window, empty = await shop_figures.refund_figures(db, day=date(2026, 1, 10), tz=SH)
     assert (empty.orders, empty.refunds, empty.refund_rate, empty.quality_refund_rate) == (
         0,
         0,
@@ -407,7 +411,7 @@ async def check_refund_figures_over_the_window(db: Database, scenario: Month) ->
 
 async def check_ticket_counts_at_the_start_of_a_day(db: Database, scenario: Month) -> None:
     numbers = scenario.t
-    counts = await metrics.ticket_counts(
+    counts = await shop_figures.ticket_counts(
         db, day=MAR, tz=SH, remind_after=timedelta(days=3), escalate_after=timedelta(days=5)
     )
     # Logged on Feb 28 (local): B13 only (B15 was a second early, B14 is March 1).
@@ -425,7 +429,7 @@ async def check_ticket_counts_at_the_start_of_a_day(db: Database, scenario: Mont
         OldTicket(numbers["T11"], "Alex", timedelta(days=1, hours=14)),
         OldTicket(numbers["B13"], "Bo", US),
     )
-    fewer = await metrics.ticket_counts(
+    fewer = await shop_figures.ticket_counts(
         db,
         day=MAR,
         tz=SH,
@@ -437,32 +441,32 @@ async def check_ticket_counts_at_the_start_of_a_day(db: Database, scenario: Mont
 
 
 async def check_survey_counts_of_yesterday(db: Database, scenario: Month) -> None:
-    counts = await metrics.survey_counts(db, day=MAR, tz=SH)
+    counts = await shop_figures.survey_counts(db, day=MAR, tz=SH)
     # Sent on Feb 28: B15's. Answered on Feb 28: T10 round 2 (10) at 00:00 and T5 (8) at
     # 23:59:59; B15's answer came at 00:00 on March 1.
-    assert counts == metrics.SurveyCounts(sent=1, answered=2, average=9.0)
-    assert await metrics.survey_counts(db, day=date(2026, 1, 10), tz=SH) == metrics.SurveyCounts(
-        0, 0, None
-    )
+    assert counts == shop_figures.SurveyCounts(sent=1, answered=2, average=9.0)
+    assert await shop_figures.survey_counts(
+        db, day=date(2026, 1, 10), tz=SH
+    ) == shop_figures.SurveyCounts(0, 0, None)
 
 
 async def check_top_causes_of_a_month(db: Database, scenario: Month) -> None:
-    start, end = metrics.month_bounds_utc(FEB, SH)
+    start, end = month_bounds_utc(FEB, SH)
     # Logged in February (local): product T1 T2 T6 B13 M1 F1; logistics T3 T7 T10 B1 B15
     # (B15 a second before Feb 28); service T4 T11; other T8. T5, T9, T12 and B14 are outside.
-    assert await metrics.top_causes(db, start=start, end=end) == [
+    assert await shop_figures.top_causes(db, start=start, end=end) == [
         ("product", 6),
         ("logistics", 5),
         ("service", 2),
         ("other", 1),
     ]
-    assert await metrics.top_causes(db, start=end, end=end + timedelta(hours=1)) == [
+    assert await shop_figures.top_causes(db, start=end, end=end + timedelta(hours=1)) == [
         ("logistics", 1)  # B14, logged at the first instant of March
     ]
 
 
 async def check_daily_series(db: Database, scenario: Month) -> None:
-    series = await metrics.daily_series(db, day=MAR, tz=SH)
+    series = await shop_figures.daily_series(db, day=MAR, tz=SH)
     assert [p.day for p in series] == [date(2026, 1, 30) + timedelta(days=i) for i in range(30)]
     by_day = {p.day: p for p in series}
     # Logged Jan 30 … Feb 28 (local): everything but T5, T12 (earlier) and B14 (March 1).
@@ -477,7 +481,7 @@ async def check_daily_series(db: Database, scenario: Month) -> None:
     # A refund on a day without an order count has no rate.
     assert by_day[date(2026, 2, 10)].refunds == 1
     assert by_day[date(2026, 2, 10)].refund_rate is None
-    assert len(await metrics.daily_series(db, day=MAR, tz=SH, days=7)) == 7
+    assert len(await shop_figures.daily_series(db, day=MAR, tz=SH, days=7)) == 7
 
 
 async def test_scoreboard(db: Database) -> None:
@@ -502,11 +506,9 @@ async def test_days_follow_daylight_saving_time(db: Database) -> None:
     berlin = ZoneInfo("Europe/Berlin")
     day = date(2026, 3, 31)
     start, end = window_bounds_utc(day, berlin)
-    assert metrics.day_start_utc(date(2026, 3, 1), berlin) == start
-    assert metrics.day_start_utc(day, berlin) == end
-    assert metrics.day_start_utc(date(2026, 3, 30), berlin) == datetime(
-        2026, 3, 29, 22, 0, tzinfo=UTC
-    )
+    assert day_start_utc(date(2026, 3, 1), berlin) == start
+    assert day_start_utc(day, berlin) == end
+    assert day_start_utc(date(2026, 3, 30), berlin) == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)
 
     def local(text: str) -> datetime:
         return datetime.fromisoformat(text).replace(tzinfo=berlin)
@@ -514,9 +516,9 @@ async def test_days_follow_daylight_saving_time(db: Database) -> None:
     # 23:30 on the 29th is 21:30 UTC; 00:30 on the 30th is 22:30 UTC the same UTC day.
     await log(db, ALEX, local("2026-03-29 23:30"), Category.OTHER)
     await log(db, ALEX, local("2026-03-30 00:30"), Category.OTHER)
-    series = {p.day: p.new for p in await metrics.daily_series(db, day=day, tz=berlin, days=3)}
+    series = {p.day: p.new for p in await shop_figures.daily_series(db, day=day, tz=berlin, days=3)}
     assert series == {date(2026, 3, 28): 0, date(2026, 3, 29): 1, date(2026, 3, 30): 1}
-    counts = await metrics.ticket_counts(
+    counts = await shop_figures.ticket_counts(
         db,
         day=date(2026, 3, 30),
         tz=berlin,
@@ -527,12 +529,12 @@ async def test_days_follow_daylight_saving_time(db: Database) -> None:
 
 
 def test_month_parsing() -> None:
-    assert metrics.parse_month("2026-03") == date(2026, 3, 1)
+    assert parse.month("2026-03") == date(2026, 3, 1)
     for bad in ("2026-13", "2026-3", "March", "2026-03-01"):
         with pytest.raises(InvalidInput, match="is not a month"):
-            metrics.parse_month(bad)
-    assert metrics.month_of(datetime(2026, 2, 28, 16, 0, tzinfo=UTC), SH) == MAR
-    assert metrics.month_bounds_utc(date(2026, 12, 1), SH) == (
+            parse.month(bad)
+    assert month_of(datetime(2026, 2, 28, 16, 0, tzinfo=UTC), SH) == MAR
+    assert month_bounds_utc(date(2026, 12, 1), SH) == (
         datetime(2026, 11, 30, 16, tzinfo=UTC),
         datetime(2026, 12, 31, 16, tzinfo=UTC),
     )

@@ -29,7 +29,7 @@ from bot.app import build_application
 from bot.i18n import SUPPORTED, translations
 from bot.models import Survey, Ticket
 from bot.process import logs
-from bot.services import metrics, orders, ratings, refunds
+from bot.services import orders, ratings, refunds
 from bot.services.errors import KefuError
 from handlers import parse
 from tests.fakebot import FakeBotApiServer, FakeTelegram, SentMessage
@@ -496,7 +496,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "refund amount": refunds.parse_amount,
     "skill rating": ratings.parse_skill,
     "quality score": ratings.parse_quality,
-    "month": metrics.parse_month,
+    "month": parse.month,
 }
 
 

@@ -35,6 +35,7 @@ SWEEP = "survey-sweep"
 LINK = re.compile(r"https://t\.me/kefu_test_bot\?start=([A-Za-z0-9_-]+)")
 EN_LABELS = ["Very satisfied", "Satisfied", "Dissatisfied"]
 ZH_LABELS = ["非常满意", "满意", "不满意"]
+TW_LABELS = ["非常滿意", "滿意", "不滿意"]
 # Seconds, written as hours: remind after 10 s, expire after 30 s, comments for 6 s.
 QUICK: dict[str, Any] = {
     "remind_after_hours": 10 / 3600,
@@ -136,6 +137,22 @@ async def test_resolve_asks_in_the_customers_language(kefu: Kefu) -> None:
     assert (first.status, first.message_id, first.chat_id) == ("sent", zh.message_id, zh.chat_id)
     assert second.status == "sent" and second.sent_at is not None
     assert "Survey: sent" in await card(kefu, 2)
+
+
+async def test_traditional_chinese_customers_are_asked_in_traditional_chinese(kefu: Kefu) -> None:
+    """Telegram tags for Taiwan, Hong Kong and the Traditional script all get the zh_TW survey;
+    plain "zh" stays Simplified."""
+    tags = ["zh-hant", "zh-TW", "zh-hk", "zh"]
+    for number, tag in enumerate(tags, start=1):
+        customer = Person(3100 + number, f"Customer {number}", None, tag)
+        survey = await resolved_with_survey(kefu, customer, f"Problem {number}")
+        if tag == "zh":
+            assert labels(survey) == ZH_LABELS
+            continue
+        assert labels(survey) == TW_LABELS, tag
+        assert f"您的售後工單 #{number}" in (survey.text or "")
+        await kefu.press_label(customer, survey, "不滿意")
+        assert "很抱歉讓您失望了" in (now_shown(kefu, survey).text or ""), tag
 
 
 async def test_each_answer_is_recorded_and_told_to_the_agent(kefu: Kefu) -> None:

@@ -101,3 +101,16 @@ async def test_team_language_chinese(db_url: str) -> None:
         assert stranger.startswith("Sorry")
     finally:
         await kefu.stop()
+
+
+async def test_team_language_traditional_chinese(db_url: str) -> None:
+    kefu = await Kefu(settings_for(db_url, team={"language": "zh_TW"})).start()
+    try:
+        logged = only(await kefu.say(AGENT, "/ticket 包裹破損 cat:售後", chat=TEAM_CHAT)).text or ""
+        assert "售後單 #1 已登記（服務）" in logged
+        refused = only(await kefu.say(AGENT, "/show 42")).text or ""
+        assert refused == "沒有 #42 號售後單。"
+        listing = only(await kefu.say(AGENT, "/tickets")).text or ""
+        assert "處理中" in listing
+    finally:
+        await kefu.stop()

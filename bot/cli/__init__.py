@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from telegram.error import InvalidToken
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import SUPPORTED
 from bot.process import logs
 
 
@@ -144,7 +145,7 @@ def parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")
-    demo.add_argument("--language", choices=("en", "zh_CN"), default="en")
+    demo.add_argument("--language", choices=SUPPORTED, default="en")
     demo.set_defaults(func=cmd_demo)
     return root
 

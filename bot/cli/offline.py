@@ -20,8 +20,9 @@ from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.i18n import _, use_language
 from bot.services import digest as digests
-from bot.services import metrics
+from bot.services import monthly_report
 from bot.services.errors import KefuError
+from handlers import parse
 
 T = TypeVar("T")
 
@@ -82,8 +83,8 @@ def print_report(settings: Settings, *, month: str | None, csv_path: str | None)
     """Print the monthly scoreboard and pay; with `csv_path`, also write the CSV there."""
 
     def action() -> int:
-        target = metrics.parse_month(month) if month else digests.default_report_month(settings)
-        found = _run(settings, lambda db: digests.build_report(db, settings, target))
+        target = parse.month(month) if month else monthly_report.default_report_month(settings)
+        found = _run(settings, lambda db: monthly_report.build_report(db, settings, target))
         from handlers import digest_render
 
         print(digest_render.plain(digest_render.report_text(found, limit=NO_LIMIT)))

@@ -1,0 +1,300 @@
+"""The scoreboard: each agent's four indicators, total and pay for a month, counted in the database.
+
+Every query filters on an indexed date range and groups in SQL; Python only sees one row per
+agent and score band, and `scoring/` turns those counts into means, totals and pay. Month
+boundaries are team-local midnights converted to UTC (`scoring.months`), so the SQL compares
+plain UTC instants and needs no time-zone support from the database.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, case, false, func, literal, or_, select, true, union_all
+from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from bot import clock
+from bot.config import ScoringSettings
+from bot.db import Database
+from bot.i18n import N_
+from bot.models import Person, Role, SkillRating, Survey, Ticket
+from bot.services.errors import InvalidInput
+from bot.services.sql import unresolved_at, within_hours
+from scoring import (
+    SPEED_FAST_HOURS,
+    SPEED_SLOW_HOURS,
+    Indicators,
+    mean_from_counts,
+    pay_for,
+    total_score,
+)
+from scoring.months import month_period_utc
+
+
+@dataclass(frozen=True)
+class AgentScore:
+    user_id: int
+    name: str
+    tickets: int  # resolved in the period
+    indicators: Indicators
+    total: float | None
+    max_total: int
+    pay: Decimal | None
+
+
+# `AgentScore` flattened: the digest's JSON snapshot, the pay sheet and the chat lines list the
+# four indicators side by side, where the scoreboard nests them in `Indicators`.
+@dataclass(frozen=True)
+class AgentLine:
+    user_id: int
+    name: str
+    tickets: int
+    satisfaction: float | None
+    speed: float | None
+    quality: float | None
+    skill: float | None
+    total: float | None
+    max_total: int
+    pay: Decimal | None
+
+
+def agent_lines(scores: list[AgentScore]) -> tuple[AgentLine, ...]:
+    return tuple(
+        AgentLine(
+            user_id=score.user_id,
+            name=score.name,
+            tickets=score.tickets,
+            satisfaction=score.indicators.satisfaction,
+            speed=score.indicators.speed,
+            quality=score.indicators.quality,
+            skill=score.indicators.skill,
+            total=score.total,
+            max_total=score.max_total,
+            pay=score.pay,
+        )
+        for score in scores
+    )
+
+
+# --- scoreboard ----------------------------------------------------------------------------
+
+
+def _agent_filter(column: Any, agent_id: int | None) -> ColumnElement[bool]:
+    return column == agent_id if agent_id is not None else true()
+
+
+async def _counts_by_band(session: AsyncSession, statement: Any) -> dict[int, dict[int, int]]:
+    """Rows of (agent_id, score) from a subquery → {agent_id: {score: count}}."""
+    sub = statement.subquery()
+    rows = await session.exec(
+        select(sub.c.agent_id, sub.c.score, func.count()).group_by(sub.c.agent_id, sub.c.score)
+    )
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for agent_id, score, count in rows:
+        counts[int(agent_id)][int(score)] = int(count)
+    return counts
+
+
+@dataclass
+class _Resolved:
+    """What one pass over the tickets resolved in the period yields, per agent."""
+
+    speed: dict[int, dict[int, int]]
+    quality: dict[int, dict[int, int]]
+    tickets: dict[int, int]
+
+
+async def _resolved_in_period(
+    session: AsyncSession, start: datetime, end: datetime, agent_id: int | None
+) -> _Resolved:
+    """Speed bands, quality scores and counts of the tickets resolved in [start, end)."""
+    received, resolved = col(Ticket.received_at), col(Ticket.resolved_at)
+    band = case(
+        (within_hours(session, received, resolved, SPEED_FAST_HOURS), 10),
+        (within_hours(session, received, resolved, SPEED_SLOW_HOURS), 8),
+        else_=5,
+    )
+    # One range scan grouped by (agent, speed, quality) serves all three: the month's
+    # resolved tickets are the bulk of the scoreboard's work.
+    inner = (
+        select(
+            col(Ticket.agent_id).label("agent_id"),
+            band.label("speed"),
+            col(Ticket.quality).label("quality"),
+        )
+        .where(resolved >= start, resolved < end, _agent_filter(col(Ticket.agent_id), agent_id))
+        .subquery()
+    )
+    rows = await session.exec(
+        select(inner.c.agent_id, inner.c.speed, inner.c.quality, func.count()).group_by(
+            inner.c.agent_id, inner.c.speed, inner.c.quality
+        )
+    )
+    found = _Resolved(speed=defaultdict(dict), quality=defaultdict(dict), tickets={})
+    for agent, speed, quality, count in rows:
+        agent, count = int(agent), int(count)
+        found.speed[agent][int(speed)] = found.speed[agent].get(int(speed), 0) + count
+        if quality is not None:
+            scores = found.quality[agent]
+            scores[int(quality)] = scores.get(int(quality), 0) + count
+        found.tickets[agent] = found.tickets.get(agent, 0) + count
+    return found
+
+
+async def _overdue_counts(
+    session: AsyncSession, end: datetime, agent_id: int | None
+) -> dict[int, int]:
+    """Per agent, tickets still open at `end` and received more than SPEED_SLOW_HOURS before.
+
+    Never resolving must not help: each of these scores as a slow resolution (5).
+    """
+    received = col(Ticket.received_at)
+    overdue = (received < end - timedelta(hours=SPEED_SLOW_HOURS),)
+    overdue_rows = union_all(
+        *(
+            select(col(Ticket.agent_id).label("agent_id"), literal(5).label("score")).where(
+                still_open, *overdue, _agent_filter(col(Ticket.agent_id), agent_id)
+            )
+            for still_open in unresolved_at(end)
+        )
+    )
+    counts = await _counts_by_band(session, overdue_rows)
+    return {agent: bands[5] for agent, bands in counts.items()}
+
+
+async def _satisfaction_counts(
+    session: AsyncSession, start: datetime, end: datetime, agent_id: int | None
+) -> dict[int, dict[int, int]]:
+    resolved = col(Ticket.resolved_at)
+    # A reopened ticket may have an answer per round; the latest answered one stands, and
+    # it counts for whoever resolved that round (rows from before that was recorded: the
+    # ticket's holder, which could not change while the ticket stayed resolved).
+    resolver = func.coalesce(col(Survey.resolved_by), col(Ticket.agent_id))
+    latest = func.row_number().over(
+        partition_by=col(Survey.ticket_id), order_by=col(Survey.round).desc()
+    )
+    answers = (
+        select(
+            resolver.label("agent_id"),
+            col(Survey.rating).label("score"),
+            latest.label("rank"),
+        )
+        .select_from(Ticket)
+        .join(Survey, col(Survey.ticket_id) == col(Ticket.id))
+        .where(
+            resolved >= start,
+            resolved < end,
+            col(Survey.rating).is_not(None),
+            _agent_filter(resolver, agent_id),
+        )
+        .subquery()
+    )
+    rows = select(answers.c.agent_id, answers.c.score).where(answers.c.rank == 1)
+    return await _counts_by_band(session, rows)
+
+
+def _with_overdue(bands: dict[int, int], overdue: dict[int, int], user_id: int) -> dict[int, int]:
+    if user_id not in overdue:
+        return bands
+    return {**bands, 5: bands.get(5, 0) + overdue[user_id]}
+
+
+async def _latest_skills(
+    session: AsyncSession, end: datetime, agent_id: int | None
+) -> dict[int, int]:
+    """Each agent's latest skill rating given before `end`: it applies until changed."""
+    latest = func.row_number().over(
+        partition_by=col(SkillRating.agent_id),
+        order_by=(col(SkillRating.rated_at).desc(), col(SkillRating.id).desc()),
+    )
+    ranked = (
+        select(
+            col(SkillRating.agent_id).label("agent_id"),
+            col(SkillRating.rating).label("rating"),
+            latest.label("rank"),
+        )
+        .where(col(SkillRating.rated_at) < end, _agent_filter(col(SkillRating.agent_id), agent_id))
+        .subquery()
+    )
+    rows = await session.exec(select(ranked.c.agent_id, ranked.c.rating).where(ranked.c.rank == 1))
+    return {int(agent): int(rating) for agent, rating in rows}
+
+
+async def _people(
+    session: AsyncSession, with_data: Iterable[int], agent_id: int | None
+) -> list[tuple[int, str]]:
+    """Who is on the scoreboard: every agent, plus anyone else whose tickets count."""
+    if agent_id is not None:
+        wanted = col(Person.user_id) == agent_id
+    else:
+        ids = sorted(set(with_data))
+        wanted = or_(
+            col(Person.role) == Role.AGENT,
+            col(Person.user_id).in_(ids) if ids else false(),
+        )
+    rows = await session.exec(select(col(Person.user_id), col(Person.full_name)).where(wanted))
+    return [(int(user_id), name or str(user_id)) for user_id, name in rows]
+
+
+async def scoreboard(
+    db: Database,
+    *,
+    month: date,
+    scoring: ScoringSettings,
+    tz: ZoneInfo,
+    agent_id: int | None = None,
+) -> list[AgentScore]:
+    """Each agent's indicators, total and pay for a calendar month (to date, if in progress).
+
+    Rows are ordered best total first (no total last), then by name. With `agent_id`, only that
+    person's row (none if the bot has never seen them).
+    """
+    start, end = month_period_utc(month, tz, clock.now())
+    if start >= end:
+        raise InvalidInput(N_("%(month)s has not started yet."), month=month.strftime("%Y-%m"))
+    weights = scoring.weights.rules
+    async with db.transaction() as session:
+        resolved = await _resolved_in_period(session, start, end, agent_id)
+        overdue = await _overdue_counts(session, end, agent_id)
+        satisfaction = await _satisfaction_counts(session, start, end, agent_id)
+        skills = await _latest_skills(session, end, agent_id)
+        people = await _people(session, [*resolved.tickets, *overdue], agent_id)
+
+    scores: list[AgentScore] = []
+    for user_id, name in people:
+        indicators = Indicators(
+            satisfaction=mean_from_counts(satisfaction.get(user_id, {})),
+            speed=mean_from_counts(
+                _with_overdue(resolved.speed.get(user_id, {}), overdue, user_id)
+            ),
+            quality=mean_from_counts(resolved.quality.get(user_id, {})),
+            skill=float(skills[user_id]) if user_id in skills else None,
+        )
+        total = total_score(indicators, weights)
+        pay = pay_for(
+            scoring.pay_scheme,
+            total=total,
+            max_total=weights.max_total,
+            base_pay=scoring.base_pay,
+            tiers=scoring.pay_tiers,
+        )
+        scores.append(
+            AgentScore(
+                user_id=user_id,
+                name=name,
+                tickets=resolved.tickets.get(user_id, 0),
+                indicators=indicators,
+                total=total,
+                max_total=weights.max_total,
+                pay=pay,
+            )
+        )
+    scores.sort(key=lambda s: (s.total is None, -(s.total or 0.0), s.name, s.user_id))
+    return scores
