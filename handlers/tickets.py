@@ -269,7 +269,8 @@ def _list_request(args: list[str]) -> tuple[Scope, int] | None:
     """`[scope] [page]` in either order; None when a word is neither."""
     scope, page = Scope.OPEN, 1
     for word in args[:2]:
-        if word.isdigit() and 0 < len(word) <= 6:
+        # ASCII digits only: "²".isdigit() is true, yet int() refuses it.
+        if word.isascii() and word.isdigit() and len(word) <= 6:
             page = int(word)
             continue
         try:

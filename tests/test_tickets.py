@@ -170,6 +170,7 @@ async def test_tickets_says_how_many_there_are_and_pages_through_them(kefu: Kefu
         "There is no page 3: 34 tickets fill 2 pages."
     )
     assert "page number" in (only(await kefu.say(AGENT, "/tickets soon")).text or "")
+    assert "page number" in (only(await kefu.say(AGENT, "/tickets ²")).text or "")
     assert "Pages are numbered from 1." in (only(await kefu.say(AGENT, "/tickets 0")).text or "")
     assert only(await kefu.say(AGENT2, "/tickets mine")).text == "No tickets here."
 
