@@ -15,7 +15,8 @@ from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
 from bot.process.runtime import Runtime
-from bot.process.telemetry import CountingJobQueue, CountingRateLimiter, Metrics
+from bot.process.sending import RetryingRateLimiter
+from bot.process.telemetry import CountingJobQueue, Metrics
 from bot.process.transport import AiohttpRequest
 from bot.services import team
 from handlers import (
@@ -60,8 +61,10 @@ def build_application(
         Application.builder()
         .token(settings.token)
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.team.tz))
+        # Every Bot API call is paced, counted and retried in place through Telegram's bad
+        # moments (bot/process/sending.py).
         .rate_limiter(
-            CountingRateLimiter(
+            RetryingRateLimiter(
                 metrics,
                 messages_per_second=settings.telegram.messages_per_second,
                 max_retries=settings.telegram.send_retries,

@@ -98,11 +98,18 @@ def kick(app: Application) -> None:  # type: ignore[type-arg]
 
 
 async def recover_after_crash(rt: Runtime) -> None:
-    """Free what a crashed predecessor on this host had claimed, so it goes out now, not
-    when its lease runs out."""
+    """Free what a crashed predecessor on this host had claimed, so it goes out (or is
+    handled) now, not when its lease runs out."""
     released = await outbox.release_claims(rt.db, orphaned=died_on_this_host)
     if released:
         log.warning("released %s outbox messages claimed by a process that is gone", released)
+    unfinished = await updates.release_claims(rt.db, orphaned=died_on_this_host)
+    if unfinished:
+        log.warning(
+            "%s updates were left unfinished by a process that is gone; "
+            "they are handled again when Telegram redelivers them",
+            unfinished,
+        )
 
 
 def schedule(app: Application) -> None:  # type: ignore[type-arg]

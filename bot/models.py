@@ -225,11 +225,17 @@ class FlowState(SQLModel, table=True):
 
 
 class ProcessedUpdate(SQLModel, table=True):
-    """Update ids already handled, so a redelivered update is not processed twice."""
+    """The inbox: each update claimed once, and whether its handling finished."""
 
     __tablename__ = "processed_update"
     update_id: int = _user_id(primary_key=True)
+    # When the claim was taken (or taken over): its lease runs from here.
     at: datetime = _ts(nullable=False, index=True)
+    # The process handling it ("host:pid"); None once freed after its owner died.
+    owner: str | None = Field(default=None, max_length=128)
+    # Handled: its work committed (in the same transaction as this flag) or every handler
+    # ran. A claim not done whose owner is gone is handled again when redelivered.
+    done: bool = False
 
 
 class JobRun(SQLModel, table=True):

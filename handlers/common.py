@@ -178,6 +178,19 @@ def remember_lookup(
     setattr(context, _LOOKUP, (user_id, role, team_chat))
 
 
+# Set when the update's work marked its inbox claim handled in its own transaction
+# (`/ticket`): the end of the update need not write it again.
+_HANDLED = "kefu_update_handled"
+
+
+def handled_with_work(context: Context) -> None:
+    setattr(context, _HANDLED, True)
+
+
+def was_handled_with_work(context: Context) -> bool:
+    return getattr(context, _HANDLED, False)
+
+
 async def identify(update: Update, context: Context) -> Caller | None:
     user, chat = update.effective_user, update.effective_chat
     if user is None or chat is None:

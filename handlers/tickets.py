@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
+from bot.outbox import notices
+from bot.outbox.notices import Notice, Outgoing
+from bot.process.runtime import Runtime
+from bot.process.sending import transient
 from bot.services import flows, tickets
 from bot.services.errors import InvalidInput
 from bot.services.team import SeenUser
@@ -23,6 +29,7 @@ from handlers.common import (
     Where,
     command,
     esc,
+    handled_with_work,
     named_member,
     replied_user,
     reply,
@@ -45,6 +52,22 @@ def _customer_from_reply(update: Update, caller: Caller) -> SeenUser | None:
     return author
 
 
+async def _log(
+    update: Update, context: Context, caller: Caller, new: NewTicket, customer: SeenUser | None
+) -> None:
+    """Log the ticket, the update counting as handled in the same transaction; then say so."""
+    created = await tickets.create(
+        runtime(context).db,
+        creator_id=caller.user_id,
+        new=new,
+        customer=customer,
+        origin_chat_id=caller.chat_id,
+        update_id=update.update_id,
+    )
+    handled_with_work(context)
+    await _logged(update, context, created)
+
+
 async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
     log.info("ticket #%s logged", ticket.number, extra=log_fields(update, ticket=ticket.number))
     link = create_deep_linked_url(context.bot.username, ticket.link_token)
@@ -55,16 +78,46 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
             "Ticket #%(number)s logged (%(category)s).\n"
             "Forward this link to the customer so they can follow the ticket and rate the service:\n%(link)s"
         )
-    await reply(
-        update,
-        text
-        % {
-            "number": ticket.number,
-            "category": render.category_name(ticket.category),
-            "customer": esc(ticket.customer_name or ""),
-            "link": link,
-        },
-    )
+    text %= {
+        "number": ticket.number,
+        "category": render.category_name(ticket.category),
+        "customer": esc(ticket.customer_name or ""),
+        "link": link,
+    }
+    try:
+        await reply(update, text)
+    except TelegramError as error:
+        fields = log_fields(update, ticket=ticket.number)
+        if not transient(error):  # refused (blocked, removed from the chat): final
+            log.warning(
+                "ticket #%s logged, but Telegram refused its acknowledgement (%s)",
+                ticket.number,
+                error,
+                extra=fields,
+            )
+            raise
+        # Retried in place already (bot/process/sending.py). Without this message the agent
+        # never sees the link and logs the ticket again: the outbox keeps at it for hours,
+        # or says why not, naming the ticket.
+        log.warning(
+            "ticket #%s logged, but its acknowledgement failed (%s); queued to send again",
+            ticket.number,
+            error,
+            extra=fields,
+        )
+        message = update.effective_message
+        if message is not None:
+            await tickets.queue_acknowledgement(
+                runtime(context).db,
+                number=ticket.number,
+                update_id=update.update_id,
+                chat_id=message.chat_id,
+                text=text,
+            )
+
+
+async def _render_acknowledgement(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    return Outgoing(payload["text"])  # rendered in the team's language when it was logged
 
 
 # Logged also in a customer's group, as a reply to the customer's message (links them).
@@ -94,11 +147,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
             update, _("New ticket. What is the problem? Describe it in one message (or /cancel).")
         )
         return
-    new = parse.new_ticket(text, rt.settings.team.tz)
-    created = await tickets.create(
-        rt.db, creator_id=caller.user_id, new=new, customer=customer, origin_chat_id=caller.chat_id
-    )
-    await _logged(update, context, created)
+    await _log(update, context, caller, parse.new_ticket(text, rt.settings.team.tz), customer)
 
 
 @command(role=Role.AGENT, where=Where.ANYWHERE)
@@ -172,14 +221,7 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
             category=Category(done.data.get("category") or Category.OTHER),
             order_ref=answer.strip() if answer else None,
         )
-        created = await tickets.create(
-            rt.db,
-            creator_id=caller.user_id,
-            new=new,
-            customer=customer,
-            origin_chat_id=caller.chat_id,
-        )
-        await _logged(update, context, created)
+        await _log(update, context, caller, new, customer)
 
 
 @command(role=Role.AGENT, where=Where.ANYWHERE)
@@ -425,6 +467,9 @@ def _first(args: list[str] | None) -> str:
     if not args:
         raise InvalidInput(N_("Give the ticket number, e.g. 12 or #12."))
     return args[0]
+
+
+notices.register(Notice(tickets.ACKNOWLEDGEMENT_KIND, render=_render_acknowledgement))
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -30,7 +30,9 @@ from bot.jobs import recover_after_crash
 from bot.models import Outbox, Survey, Ticket, TicketEvent
 from bot.outbox import dispatcher
 from bot.outbox.notices import REGISTRY, Notice, Outgoing, register
+from bot.process import sending
 from bot.process.runtime import Runtime
+from bot.services import tickets
 from tests.fakebot import FakeBotApiServer, FakeTelegram, SentMessage, UpdateFactory
 from tests.harness import (
     AGENT,
@@ -44,9 +46,11 @@ from tests.harness import (
 )
 from tests.pg_private import PrivatePostgres
 from tests.test_e2e import clean_env, kefu_command, wait_for
+from tests.throttle import unthrottle
 
 LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 PING = "fault-test-ping"
+ACK = re.compile(r"Ticket #(\d+) logged")
 
 
 async def _render_ping(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
@@ -220,6 +224,80 @@ async def test_an_outage_of_hours_is_outlasted_and_giving_up_is_logged(
     assert len(gave_up) == 1 and gave_up[0].levelno == logging.ERROR
     assert f"outbox #{row.id}" in gave_up[0].getMessage()
     assert texts(bot, CUSTOMER.user_id) == ["your survey"]
+
+
+# ---------------------------------------------------------------- direct replies
+
+
+async def test_twenty_acknowledgements_survive_flood_limits_and_errors_each_once(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Production retries; no digest falling due while the burst runs.
+    kefu = await Kefu(settings_for(db_url, digest={"time": "00:00"})).start()
+    unthrottle(kefu.app)  # 20 a minute to a group: the pacing would only slow the test
+    monkeypatch.setattr(sending, "FIRST_BACKOFF", 0.05)  # the same schedule, faster
+    try:
+        # Telegram's bad moment: three flood limits, then three internal errors.
+        kefu.telegram.fail("sendMessage", status=429, retry_after=1, times=3)
+        kefu.telegram.fail("sendMessage", status=500, times=3)
+        await kefu.burst(
+            [
+                kefu.updates.message(AGENT.json, TEAM_CHAT, f"/ticket Parcel {n} order:F{n}")
+                for n in range(1, 21)
+            ]
+        )
+        statuses = [call.status for call in kefu.telegram.calls("sendMessage")]
+        assert statuses.count(429) == 3 and statuses.count(500) == 3
+        acks = [m for m in kefu.sent_to(TEAM_CHAT) if ACK.search(m.text or "")]
+        numbers = sorted(int(ACK.search(m.text or "").group(1)) for m in acks)  # type: ignore[union-attr]
+        assert numbers == list(range(1, 21))  # every ticket acknowledged, none twice
+        assert all(LINK.search(m.text or "") for m in acks)
+        assert await outbox_rows(kefu.runtime.db, tickets.ACKNOWLEDGEMENT_KIND) == []
+    finally:
+        await kefu.stop()
+
+
+async def test_a_slow_acknowledgement_is_waited_for_not_raced(bot: Kefu) -> None:
+    short_read_timeout(bot, 0.2)  # what the transport would wait for any other call
+    bot.telegram.delay("sendMessage", 0.5, chat_id=TEAM_CHAT, executed=True, times=1)
+    sent = await bot.say(AGENT, "/ticket Parcel late order:S1", chat=TEAM_CHAT)
+    assert [ACK.search(m.text or "") is not None for m in sent] == [True]
+    assert len(bot.telegram.calls("sendMessage")) == 1
+
+
+async def test_an_acknowledgement_telegram_keeps_failing_goes_through_the_outbox(
+    bot: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Retries in place are off here (send_retries = 0): the first failure hands it over.
+    unthrottle(bot.app)  # every attempt counts against 20 a minute to a group
+    bot.telegram.fail("sendMessage", status=502, chat_id=TEAM_CHAT, times=2)
+    with caplog.at_level(logging.WARNING):
+        assert await bot.say(AGENT, "/ticket Parcel wet order:O1", chat=TEAM_CHAT) == []
+        clock.advance(timedelta(minutes=1))
+        [ack] = [m for _ in range(3) for m in await _delivered(bot)]
+    assert ACK.search(ack.text or "") and LINK.search(ack.text or "")
+    assert any("ticket #1 logged" in r.getMessage() for r in caplog.records)
+    [row] = await outbox_rows(bot.runtime.db)
+    assert (row.status, row.attempts) == ("sent", 2)
+
+    # One Telegram never takes is given up in the end, with a line naming the ticket.
+    bot.telegram.fail("sendMessage", status=500, chat_id=TEAM_CHAT, times=None)
+    await bot.say(AGENT, "/ticket Parcel gone order:O2", chat=TEAM_CHAT)
+    with caplog.at_level(logging.WARNING, logger="bot.dispatcher"):
+        for _ in range(outbox.MAX_ATTEMPTS):
+            clock.advance(timedelta(hours=1))
+            await bot.deliver()
+    [_sent, doomed] = await outbox_rows(bot.runtime.db)
+    assert doomed.status == "failed"
+    [gave_up] = [r for r in caplog.records if "gave up" in r.getMessage()]
+    assert "about ticket #2" in gave_up.getMessage() and gave_up.levelno == logging.ERROR
+
+
+async def _delivered(kefu: Kefu) -> list[SentMessage]:
+    before = len(kefu.telegram.sent)
+    await kefu.deliver()
+    clock.advance(timedelta(minutes=1))
+    return kefu.telegram.sent[before:]
 
 
 # ---------------------------------------------------------------- refusals: no retry loop
@@ -448,7 +526,6 @@ async def test_postgresql_restart_is_survived_without_corruption(
 
 BURST = 500
 KILL_AFTER_ACKS = 150
-ACK = re.compile(r"Ticket #(\d+) logged")
 # Every 100th ticket was raised 4 days ago (a reminder is due), every 250th 6 days ago
 # (an escalation is due): scheduled work that must happen once across the crash.
 OVERDUE_REMIND = range(100, BURST + 1, 100)

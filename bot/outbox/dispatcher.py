@@ -15,6 +15,7 @@ from bot import outbox
 from bot.db import Database
 from bot.outbox.notices import REGISTRY, Outgoing
 from bot.process.runtime import Runtime
+from bot.process.sending import PATIENCE, QUEUED
 from bot.services import reach
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ log = logging.getLogger(__name__)
 _locks: weakref.WeakKeyDictionary[Database, asyncio.Lock] = weakref.WeakKeyDictionary()
 
 
-# How long a queued message waits for Telegram's answer. Longer than for a direct reply:
-# a send that timed out may still have been delivered, and retrying it would repeat it.
-SEND_TIMEOUT = 30.0
+# How long a queued message waits for Telegram's answer: a send that timed out may still
+# have been delivered, and retrying it would repeat it.
+SEND_TIMEOUT = PATIENCE
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -55,8 +56,9 @@ async def deliver_due(bot: Bot, rt: Runtime) -> int:
 
 async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
     notice = REGISTRY.get(item.kind)
-    context = f"outbox #{item.id} {item.kind} ({item.dedupe_key}) to chat {item.chat_id}"
     fields = _log_fields(item)
+    about = f" about ticket #{fields['ticket']}" if "ticket" in fields else ""
+    context = f"outbox #{item.id} {item.kind} ({item.dedupe_key}){about} to chat {item.chat_id}"
     if notice is None:
         log.error("%s: no notice registered for this kind; giving up", context, extra=fields)
         await outbox.mark_failed(rt.db, item.id, error="unknown kind", retry_in=None)
@@ -150,8 +152,10 @@ def _log_fields(item: outbox.Pending) -> dict[str, Any]:
 
 
 async def _send(bot: Bot, chat_id: int, out: Outgoing) -> int | None:
-    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py).
-    wait = {"read_timeout": SEND_TIMEOUT}
+    # Paced with the direct replies by the rate limiter's window (bot/process/pacing.py);
+    # failures are retried by the outbox, with a record that survives restarts, flood
+    # limits in place (bot/process/sending.py).
+    wait: dict[str, Any] = {"read_timeout": SEND_TIMEOUT, "rate_limit_args": QUEUED}
     if out.edit_message_id is not None:
         await bot.edit_message_text(
             out.text,

@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot import clock
+from bot import clock, outbox
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
-from bot.services import batching, surveys, team
+from bot.services import batching, surveys, team, updates
 from bot.services.access import load_ticket, not_a_member, require_member
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
@@ -165,6 +165,25 @@ class _Intake:
     customer: SeenUser | None
     origin_chat_id: int | None
     at: datetime
+    update_id: int | None
+
+
+ACKNOWLEDGEMENT_KIND = "ticket_ack"
+
+
+async def queue_acknowledgement(
+    db: Database, *, number: int, update_id: int, chat_id: int, text: str
+) -> None:
+    """A logged ticket's acknowledgement Telegram would not take at once, for the outbox to
+    deliver (once per update, however often the update is handled)."""
+    async with db.transaction() as session:
+        await outbox.enqueue(
+            session,
+            key=f"ticket-ack:{number}:{update_id}",
+            kind=ACKNOWLEDGEMENT_KIND,
+            chat_id=chat_id,
+            payload={"ticket": number, "text": text},
+        )
 
 
 async def create(
@@ -174,12 +193,15 @@ async def create(
     new: NewTicket,
     customer: SeenUser | None = None,
     origin_chat_id: int | None = None,
+    update_id: int | None = None,
 ) -> TicketView:
     """Log a ticket for its creator; `customer` links a customer already in the chat.
 
     Tickets logged at the same moment (a busy team, a burst after an outage) are written in
     one transaction (bot/services/batching.py); each caller still gets its own ticket or
-    its own refusal.
+    its own refusal. `update_id` is the Telegram update logging it: its inbox claim is
+    marked handled in the ticket's own transaction (bot/services/updates.py), so a crash
+    before it leaves the update to be handled again and one after never logs it twice.
     """
     now = clock.now()
     _validate(new, now)
@@ -187,7 +209,7 @@ async def create(
         # Remembered first, on its own: the batch writes plain rows, and a customer seen
         # stays seen even if the ticket is refused.
         await team.record_seen(db, customer)
-    intake = _Intake(creator_id, new, customer, origin_chat_id, now)
+    intake = _Intake(creator_id, new, customer, origin_chat_id, now, update_id)
     return await batching.submit(db, _create_many, intake)
 
 
@@ -236,6 +258,15 @@ async def _create_many(
                 for row in wanted
             ],
         )
+    # The updates that logged them are handled: committed together, or not at all.
+    await updates.mark_handled(
+        connection,
+        [
+            intake.update_id
+            for intake, row in zip(intakes, rows, strict=True)
+            if row is not None and intake.update_id is not None
+        ],
+    )
     # Built inside the transaction: one that fails is written again item by item.
     return [
         _as_view(

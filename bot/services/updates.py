@@ -1,4 +1,14 @@
-"""Remembering which Telegram updates were handled, so a redelivered one is skipped."""
+"""The inbox: each Telegram update is handled once, or handled again.
+
+Every update is claimed before any handler runs (`claim_and_look_up`): a row naming the
+process that handles it, not yet done. It is marked done in the same transaction as the
+work that must not happen twice (`mark_handled`: `/ticket`'s new ticket), or else when every
+handler has run (`finish`). A redelivered update (after a crash, or to another replica) is
+skipped when its claim is done or still held by a live process; a claim whose owner died
+(freed at the next start on the same host, `release_claims`) or whose lease ran out
+(another host) is taken over, and the update is handled again. So a crash between the
+claim and the work loses nothing, and one after the work never repeats it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Insert, Table, bindparam, delete, null, select, union_all
+from sqlalchemy import (
+    Insert,
+    Table,
+    bindparam,
+    delete,
+    false,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
@@ -19,6 +40,11 @@ from bot.services.team import TEAM_CHAT_KEY
 
 # Telegram redelivers for at most a day; a week is a safe horizon.
 KEEP = timedelta(days=7)
+# How long an unfinished claim is its owner's: past this, a redelivery to another process
+# (another host: one on this host frees a dead predecessor's claims at start) takes it over.
+# Longer than any update takes to handle, replies retried through Telegram's bad moments
+# included (bot/telegram_retry.py).
+LEASE = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -30,30 +56,59 @@ class Claim:
     team_chat: int | None = None
 
 
-async def claim(db: Database, update_id: int) -> bool:
-    """True the first time an update id is seen, by any process; False for a redelivery."""
-    return (await batching.submit(db, _claim_many, (update_id, None))).first
+@dataclass(frozen=True)
+class _Request:
+    update_id: int
+    user_id: int | None
+    owner: str
 
 
-async def claim_and_look_up(db: Database, update_id: int, user_id: int) -> Claim:
+async def claim(db: Database, update_id: int, *, owner: str) -> bool:
+    """True when `owner` is to handle the update: the first time it is seen, by any process,
+    or again after its last handler died unfinished; False for a redelivery to skip."""
+    return (await batching.submit(db, _claim_many, _Request(update_id, None, owner))).first
+
+
+async def claim_and_look_up(db: Database, update_id: int, user_id: int, *, owner: str) -> Claim:
     """`claim`, plus the sender's role and the team chat, which every command asks next.
 
     Every update takes this path, so the claims of updates handled at the same time are
     written together (bot/services/batching.py): one transaction for the lot.
     """
-    return await batching.submit(db, _claim_many, (update_id, user_id))
+    return await batching.submit(db, _claim_many, _Request(update_id, user_id, owner))
+
+
+async def finish(db: Database, update_id: int) -> None:
+    """The update was handled to the end: a redelivery of it is skipped from now on."""
+    await batching.submit(db, _finish_many, update_id)
 
 
 async def _claim_many(
-    connection: AsyncConnection, requests: Sequence[tuple[int, int | None]]
+    connection: AsyncConnection, requests: Sequence[_Request]
 ) -> list[Claim | Exception]:
     now = clock.now()
-    ids = list(dict.fromkeys(update_id for update_id, _ in requests))
-    users = {user_id for _, user_id in requests if user_id is not None}
+    owner_of = {r.update_id: r.owner for r in reversed(requests)}  # the first asker's
+    users = {r.user_id for r in requests if r.user_id is not None}
     inserted = await connection.execute(
-        _INSERT_CLAIMS[connection.dialect.name], [{"update_id": i, "at": now} for i in ids]
+        _INSERT_CLAIMS[connection.dialect.name],
+        [{"update_id": i, "at": now, "owner": o, "done": False} for i, o in owner_of.items()],
     )
     new = set(inserted.scalars())
+    if len(new) < len(owner_of):
+        # Already claimed: taken over only when unfinished and nobody's (its owner died)
+        # or its lease ran out. Rare (a redelivery), so one statement per update is fine.
+        for update_id in owner_of.keys() - new:
+            taken = await connection.execute(
+                _TAKE_OVER,
+                {
+                    "claimed": update_id,
+                    "owner": owner_of[update_id],
+                    "now": now,
+                    "expired": now - LEASE,
+                },
+            )
+            if taken.first() is not None:
+                new.add(update_id)
     roles: dict[int, Role | None] = {}
     team_chat: int | None = None
     if users:
@@ -66,19 +121,44 @@ async def _claim_many(
                 roles[user_id] = Role(value) if value else None
     # Decided inside the transaction: one that fails is written again item by item.
     outcomes: list[Claim | Exception] = []
-    for update_id, user_id in requests:
+    for request in requests:
         # The same update twice in one batch (a redelivery racing the original): the
         # first wins.
-        first = update_id in new
-        new.discard(update_id)
-        if not first or user_id is None:
+        first = request.update_id in new
+        new.discard(request.update_id)
+        if not first or request.user_id is None:
             outcomes.append(Claim(first))
         else:
-            outcomes.append(Claim(True, roles.get(user_id), team_chat))
+            outcomes.append(Claim(True, roles.get(request.user_id), team_chat))
     return outcomes
 
 
+async def mark_handled(connection: AsyncConnection, update_ids: Sequence[int]) -> None:
+    """Inside the transaction of an update's work: the update counts as handled exactly
+    when (if) that work commits."""
+    if update_ids:
+        await connection.execute(_FINISH, {"ids": list(set(update_ids))})
+
+
+async def _finish_many(connection: AsyncConnection, update_ids: Sequence[int]) -> list[None]:
+    await mark_handled(connection, update_ids)
+    return [None] * len(update_ids)
+
+
 _CLAIM = ProcessedUpdate.__table__  # type: ignore[attr-defined]
+_TAKE_OVER = (
+    update(_CLAIM)
+    .where(
+        _CLAIM.c.update_id == bindparam("claimed"),
+        _CLAIM.c.done.is_(false()),
+        or_(_CLAIM.c.owner.is_(None), _CLAIM.c.at < bindparam("expired")),
+    )
+    .values(owner=bindparam("owner"), at=bindparam("now"))
+    .returning(_CLAIM.c.update_id)
+)
+_FINISH = (
+    update(_CLAIM).where(_CLAIM.c.update_id.in_(bindparam("ids", expanding=True))).values(done=True)
+)
 _PERSON = Person.__table__  # type: ignore[attr-defined]
 _SETTING = TeamSetting.__table__  # type: ignore[attr-defined]
 # The senders' roles, and one row (user id NULL) carrying the team chat: one round trip.
@@ -103,6 +183,25 @@ _INSERT_CLAIMS = {
     "postgresql": _insert_claims(postgresql.insert),
     "sqlite": _insert_claims(sqlite.insert),
 }
+
+
+async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> int:
+    """Free the unfinished claims whose owner `orphaned(owner)` says is gone, so their
+    redeliveries are handled again at once rather than after the lease."""
+    async with db.transaction() as session:
+        rows = await session.exec(  # type: ignore[call-overload]
+            select(_CLAIM.c.update_id, _CLAIM.c.owner).where(
+                _CLAIM.c.done.is_(false()), _CLAIM.c.owner.is_not(None)
+            )
+        )
+        stale = [update_id for update_id, owner in rows if orphaned(owner)]
+        if stale:
+            await session.exec(  # type: ignore[call-overload]
+                update(_CLAIM)
+                .where(_CLAIM.c.update_id.in_(stale), _CLAIM.c.done.is_(false()))
+                .values(owner=None)
+            )
+        return len(stale)
 
 
 async def forget_old(db: Database) -> int:
