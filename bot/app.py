@@ -14,6 +14,7 @@ from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
+from bot.process.readable import ReadableUpdates
 from bot.process.runtime import Runtime
 from bot.process.sending import RetryingRateLimiter
 from bot.process.telemetry import CountingJobQueue, Metrics
@@ -22,7 +23,6 @@ from bot.services import team
 from handlers import (
     chart_process,
     digest,
-    edits,
     errors,
     followups,
     kpi,
@@ -31,6 +31,7 @@ from handlers import (
     observe,
     seen,
     start,
+    strays,
     tickets,
 )
 from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
@@ -93,7 +94,10 @@ def build_application(
         request = AiohttpRequest()
         get_updates_request = get_updates_request or AiohttpRequest(connection_pool_size=1)
     # Tests plug their fake Bot API in here.
-    builder = builder.request(request).get_updates_request(get_updates_request or request)
+    # An update the library cannot read must not stall the poller (bot/process/readable.py).
+    builder = builder.request(request).get_updates_request(
+        ReadableUpdates(get_updates_request or request)
+    )
     app = builder.build()
     app.bot_data["runtime"] = Runtime(
         settings=settings,
@@ -102,7 +106,7 @@ def build_application(
     )
     observe.register(app)
     seen.register(app)
-    edits.register(app)
+    strays.register(app)
     start.register(app)
     tickets.register(app)
     survey_handlers.register(app)
@@ -111,6 +115,7 @@ def build_application(
     digest.register(app)
     kpi.register(app)
     membership.register(app)
+    strays.register_last(app)
     app.add_error_handler(errors.on_error)
     return app
 

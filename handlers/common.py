@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Chat, Message, Update, User
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
@@ -232,17 +232,21 @@ def command(
         async def guarded(update: Update, context: Context) -> None:
             caller = await identify(update, context)
             if caller is None:
+                # A button of an inline message has no chat to act in: stop its spinner.
+                await answer_button(update, context)
                 return
             if not role_allows(role, caller.role):
-                await reply(update, _refusal(role))
+                await refuse(update, context, _refusal(role))
                 return
             if not _place_allows(place, caller):
-                await reply(update, _wrong_place(place))
+                await refuse(update, context, _wrong_place(place))
                 return
             try:
                 await handler(update, context, caller)
             except KefuError as refusal:
-                await reply(update, render_refusal(refusal))
+                await refuse(update, context, refusal_text(refusal))
+                return
+            await answer_button(update, context)
 
         guarded.required_role = role  # type: ignore[attr-defined]
         guarded.where = place  # type: ignore[attr-defined]
@@ -254,6 +258,77 @@ def command(
 def default_place(role: Role | None) -> Where:
     """Where a command may be used when it does not say: team data stays with the team."""
     return Where.ANYWHERE if role is None else Where.PRIVATE_OR_TEAM
+
+
+class _ButtonHandler(CallbackQueryHandler[Any, Any]):
+    """A CallbackQueryHandler that never takes a press without data.
+
+    Given a pattern, python-telegram-bot's own still matches a press with empty or absent
+    data (and no game): the first button handler registered would get it and fail to parse.
+    """
+
+    def check_update(self, update: object) -> bool | object | None:
+        if not isinstance(update, Update) or not (
+            update.callback_query and update.callback_query.data
+        ):
+            return False
+        return super().check_update(update)
+
+
+def button(
+    callback: Callable[[Update, Context], Awaitable[None]], pattern: str
+) -> CallbackQueryHandler[Any, Any]:
+    """The handler of the buttons whose data matches `pattern` (how every button is registered)."""
+    return _ButtonHandler(callback, pattern=pattern)
+
+
+# Set on the update's context once its button press is answered: Telegram takes one answer.
+_ANSWERED = "kefu_button_answered"
+# Telegram's limit for the text of a callback answer.
+ANSWER_LIMIT = 200
+
+
+async def answer_button(
+    update: Update, context: Context, text: str | None = None, *, alert: bool = False
+) -> None:
+    """Answer the button press of `update` once (Telegram's spinner waits for it)."""
+    query = update.callback_query
+    if query is None or getattr(context, _ANSWERED, False):
+        return
+    setattr(context, _ANSWERED, True)
+    if text is not None and len(text) > ANSWER_LIMIT:
+        text = text[: ANSWER_LIMIT - 1] + "…"
+    try:
+        await query.answer(text, show_alert=alert)
+    except TelegramError as exc:
+        # Too late (a slow update) or already answered: what the press did is done anyway.
+        log.warning("could not answer button press %s: %s", query.id, exc)
+
+
+async def refuse(update: Update, context: Context, text: str) -> None:
+    """Tell the person why nothing happened: in chat for a message, an alert for a button.
+
+    A button may sit in a customer group: the refusal is for the presser, not the group.
+    """
+    if update.callback_query is not None:
+        await answer_button(update, context, text, alert=True)
+    else:
+        await reply(update, esc(text))
+
+
+async def drop_keyboard(update: Update) -> None:
+    """Take the buttons off the pressed message: cosmetic, so a failure changes nothing.
+
+    "Message is not modified" (a double tap), "message to edit not found" (deleted) and
+    "message can't be edited" (too old) all leave the work the press did in place.
+    """
+    query = update.callback_query
+    if query is None or query.message is None:
+        return
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError as exc:
+        log.info("buttons of message %s left in place: %s", query.message.message_id, exc)
 
 
 def role_allows(required: Role | None, actual: Role | None) -> bool:
@@ -291,6 +366,7 @@ def _wrong_place(where: Where) -> str:
     return _("Team data is shown only in the team chat or a private chat with me.")
 
 
-def render_refusal(refusal: KefuError) -> str:
+def refusal_text(refusal: KefuError) -> str:
+    """The refusal in the reader's language, as plain text."""
     text = _(refusal.message)
-    return esc(text % refusal.params if refusal.params else text)
+    return text % refusal.params if refusal.params else text

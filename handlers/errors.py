@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError
+from telegram.error import ChatMigrated, Forbidden, NetworkError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.db import DatabaseUnavailable
 from bot.i18n import _
-from handlers.common import Context, reply, runtime
+from bot.services import reach
+from handlers.common import Context, refuse, runtime
 from handlers.observe import log_fields
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,16 @@ async def on_error(update: object, context: Context) -> None:
         chat = update.effective_chat
         user = update.effective_user
         where = f"update {update.update_id} chat {chat.id if chat else '-'} user {user.id if user else '-'}"
+    if isinstance(error, ChatMigrated) and isinstance(update, Update) and update.effective_chat:
+        # An update from a group Telegram has just upgraded: the reply found the group gone.
+        # Follow the move (the team chat too); the next message comes from the new chat.
+        log.warning("%s: the chat is now %s", where, error.new_chat_id, extra=fields)
+        await reach.chat_moved(
+            runtime(context).db,
+            old_chat_id=update.effective_chat.id,
+            new_chat_id=error.new_chat_id,
+        )
+        raise ApplicationHandlerStop
     if isinstance(error, DatabaseUnavailable):
         log.warning(
             "database unavailable while handling %s: %s", where or "a job", error, extra=fields
@@ -39,7 +50,8 @@ async def on_error(update: object, context: Context) -> None:
         text = _("Sorry, something went wrong on my side. It has been logged; please try again.")
     if isinstance(update, Update):
         try:
-            await reply(update, text)
+            # A button's presser reads it as an alert; a group they pressed in never sees it.
+            await refuse(update, context, text)
         except Exception as exc:  # the chat may be the very thing that fails
             log.warning("could not tell the user about the failure: %s", exc, extra=fields)
         # PTB would otherwise go on to the next handler group: one failure would earn one

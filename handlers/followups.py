@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import _, use_language
@@ -25,6 +25,7 @@ from handlers.common import (
     Caller,
     Context,
     Where,
+    button,
     command,
     esc,
     mention,
@@ -166,8 +167,7 @@ notices.register(Notice(kind=followups.KINDS[Level.ESCALATE], render=_render_esc
 async def open_ticket(update: Update, context: Context, caller: Caller) -> None:
     """The "Open #N" button of a follow-up: the ticket card, as /show N gives it."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    await query.answer()
+    assert query is not None and query.data is not None  # the pattern saw the data
     rt = runtime(context)
     number = parse.ticket_number(query.data.removeprefix(OPEN_PREFIX))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
@@ -175,4 +175,4 @@ async def open_ticket(update: Update, context: Context, caller: Caller) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CallbackQueryHandler(open_ticket, pattern=rf"^{OPEN_PREFIX}\d{{1,9}}$"))
+    app.add_handler(button(open_ticket, rf"^{OPEN_PREFIX}\d{{1,9}}$"))

@@ -6,13 +6,13 @@ import logging
 
 from telegram import Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 
 from bot.i18n import _, normalise, use_language
 from bot.services import surveys
 from bot.services.errors import KefuError
 from handlers import survey_render
-from handlers.common import Context, identify, reply, runtime
+from handlers.common import Context, answer_button, button, identify, refusal_text, reply, runtime
 
 log = logging.getLogger(__name__)
 
@@ -22,13 +22,14 @@ async def rate(update: Update, context: Context) -> None:
     query = update.callback_query
     caller = await identify(update, context)  # also sets the presser's language
     if query is None or caller is None:
+        await answer_button(update, context)  # a button of an inline message: nothing to rate
         return
     rt = runtime(context)
     assert rt.settings.token is not None
     parsed = survey_render.parse_button(rt.settings.token, query.data or "")
     if parsed is None:
         log.warning("forged or stale survey button %r from user %s", query.data, caller.user_id)
-        await query.answer(_("This button is not valid."))
+        await answer_button(update, context, _("This button is not valid."))
         return
     survey_id, rating = parsed
     message = query.message
@@ -42,11 +43,9 @@ async def rate(update: Update, context: Context) -> None:
             settings=rt.settings.survey,
         )
     except KefuError as refusal:
-        # A callback answer is plain text, so no HTML escaping here.
-        text = _(refusal.message)
-        await query.answer(text % refusal.params if refusal.params else text)
+        await answer_button(update, context, refusal_text(refusal))
         return
-    await query.answer(_("Thank you!"))
+    await answer_button(update, context, _("Thank you!"))
     # The thanks replaces the question, so it speaks the question's language.
     with use_language(normalise(done.customer_language, rt.settings.team.language)):
         text = survey_render.answered(done.number, done.rating, invite_comment=done.comment_invited)
@@ -71,7 +70,7 @@ async def comment(update: Update, context: Context) -> None:
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CallbackQueryHandler(rate, pattern=survey_render.BUTTON_PATTERN))
+    app.add_handler(button(rate, survey_render.BUTTON_PATTERN))
     # Group 1: runs beside the ticket flow's text handler in group 0 rather than competing.
     app.add_handler(
         MessageHandler(filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND, comment),

@@ -8,7 +8,7 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import clock
@@ -19,7 +19,7 @@ from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.process.sending import transient
 from bot.services import flows, tickets
-from bot.services.errors import InvalidInput
+from bot.services.errors import Conflict, InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
 from handlers import parse, render
@@ -27,7 +27,10 @@ from handlers.common import (
     Caller,
     Context,
     Where,
+    answer_button,
+    button,
     command,
+    drop_keyboard,
     esc,
     handled_with_work,
     named_member,
@@ -240,18 +243,17 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
     _prefix, field, value = query.data.split(":", 2)
     flow = await flows.current(rt.db, **where)
     if flow is None or flow.name != TICKET_FLOW:
-        await query.answer(_("This ticket draft is no longer open."))
-        return
-    await query.answer()
+        raise Conflict(N_("This ticket draft is no longer open."))
+    await answer_button(update, context)
     if field == "cat" and flow.step == "category":
         chosen = None if value == "skip" else Category(value)
         await flows.advance(rt.db, step="order", category=chosen.value if chosen else None, **where)
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await reply(
             update, _("Order reference? Send it, or press Skip."), reply_markup=_skip_order_button()
         )
     elif field == "order" and flow.step == "order":
-        await query.edit_message_reply_markup(None)
+        await drop_keyboard(update)
         await _flow_step(update, context, caller, None)
 
 
@@ -418,11 +420,12 @@ async def resolve(update: Update, context: Context, caller: Caller) -> None:
 async def resolve_button(update: Update, context: Context, caller: Caller) -> None:
     """The two buttons /resolve N asks with."""
     query = update.callback_query
-    assert query is not None and query.data is not None
+    assert query is not None and query.data is not None  # the pattern saw the data
     _prefix, number, word = query.data.split(":")
-    await query.answer()
-    await query.edit_message_reply_markup(None)
+    # The work first: taking the buttons away is cosmetic and may fail (a double tap, an
+    # old message); a second tap is refused as "already resolved".
     await _resolve(update, context, caller, int(number), root=word == "root")
+    await drop_keyboard(update)
 
 
 async def _resolve(
@@ -481,12 +484,8 @@ def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("assign", assign))
     app.add_handler(CommandHandler("resolve", resolve))
     app.add_handler(CommandHandler("reopen", reopen))
+    app.add_handler(button(resolve_button, r"^resolve:\d{1,9}:(root|noroot)$"))
     app.add_handler(
-        CallbackQueryHandler(resolve_button, pattern=r"^resolve:\d{1,9}:(root|noroot)$")
-    )
-    app.add_handler(
-        CallbackQueryHandler(
-            flow_button, pattern=r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$"
-        )
+        button(flow_button, r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$")
     )
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, flow_text))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -11,7 +13,8 @@ from sqlmodel import SQLModel
 
 import bot.models  # noqa: F401  (the tables to truncate)
 from bot import clock, migrate
-from tests.harness import Kefu, settings_for
+from bot.process import logs
+from tests.harness import TOKEN, Kefu, settings_for
 from tests.pg_private import private_postgres  # noqa: F401  (a fixture: a server to stop)
 from tests.scratch_pg import ScratchDatabase, scratch_database
 
@@ -77,3 +80,20 @@ async def kefu(db_url: str) -> AsyncIterator[Kefu]:
         yield running
     finally:
         await running.stop()
+
+
+@pytest.fixture
+def logging_as_kefu_run() -> Iterator[io.StringIO]:
+    """Logging configured exactly as `kefu run` does, at DEBUG, into a buffer."""
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    saved_levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
+    buffer = io.StringIO()
+    logs.configure(level="DEBUG", secrets=[TOKEN])
+    root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
+    try:
+        yield buffer
+    finally:
+        root.handlers[:], root.level = saved
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)

@@ -28,7 +28,6 @@ from bot import clock
 from bot.app import build_application
 from bot.i18n import SUPPORTED, translations
 from bot.models import Survey, Ticket
-from bot.process import logs
 from bot.services import orders, ratings, refunds
 from bot.services.errors import KefuError
 from handlers import parse
@@ -624,23 +623,6 @@ def test_fuzzed_button_data_is_refused_cleanly(db_url: str, errors_logged: Error
 # ---------------------------------------------------------------- the token stays secret
 
 SECRET_HALF = TOKEN.split(":", 1)[1]
-
-
-@pytest.fixture
-def logging_as_kefu_run() -> Iterator[io.StringIO]:
-    """Logging configured exactly as `kefu run` does, at DEBUG, into a buffer."""
-    root = logging.getLogger()
-    saved = (root.handlers[:], root.level)
-    saved_levels = {name: logging.getLogger(name).level for name in ("httpx", "apscheduler")}
-    buffer = io.StringIO()
-    logs.configure(level="DEBUG", secrets=[TOKEN])
-    root.handlers[0].setStream(buffer)  # type: ignore[attr-defined]
-    try:
-        yield buffer
-    finally:
-        root.handlers[:], root.level = saved
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
 
 
 async def test_the_token_never_reaches_the_logs(

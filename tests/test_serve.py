@@ -7,6 +7,7 @@ event, the same path SIGINT / SIGTERM take.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from bot.app import build_application
 from bot.config import ConfigError, Settings
 from bot.process import serve
 from tests.fakebot import FakeBotApiServer, UpdateFactory
+from tests.fakebot.updates import OLD_API_POLL
 from tests.harness import AGENT, TEAM_CHAT, settings_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
@@ -164,3 +166,21 @@ async def test_a_malformed_listen_address_fails_before_anything_starts(
     with pytest.raises(ConfigError, match=r"\[ops\] listen: must be HOST:PORT"):
         await asyncio.wait_for(running.task, 30)
     assert not server.telegram.calls("getMe")
+
+
+async def test_polling_goes_past_an_update_the_library_cannot_read(
+    db_url: str, server: FakeBotApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    ticket = _ticket_update(server, "Parcel lost")
+    server.telegram.push_update({"update_id": 41, "poll": OLD_API_POLL})
+    server.telegram.push_update({**ticket, "update_id": 42})
+    running = Running(_settings(db_url, server))
+    try:
+        replies = await eventually(lambda: server.telegram.sent_to(TEAM_CHAT), "the /ticket reply")
+        assert "Ticket #1 logged" in (replies[0].text or "")
+    finally:
+        assert await running.finish() == 0
+    skipped = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert skipped and skipped[0].startswith("update 41 could not be read and is skipped")
+    assert skipped[0].endswith("it carries poll")
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]

@@ -19,8 +19,9 @@ from bot import clock
 from bot.app import build_application
 from bot.models import Ticket
 from bot.process import logs
-from bot.process.web import make_app, parse_listen, start_server
+from bot.process.web import MAX_BODY_BYTES, make_app, parse_listen, start_server
 from tests.fakebot import FakeRequest, FakeTelegram
+from tests.fakebot.updates import OLD_API_POLL
 from tests.harness import AGENT, TEAM_CHAT, TOKEN, Kefu, settings_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
@@ -219,3 +220,41 @@ async def test_json_log_lines_carry_ids_and_never_the_token(
     text = stream.getvalue()
     assert TOKEN not in text and TOKEN.split(":")[1] not in text and SECRET not in text
     assert "leaked? *** and ***" in text
+
+
+async def test_an_update_the_library_cannot_read_is_logged_and_taken(
+    served: Served, caplog: pytest.LogCaptureFixture
+) -> None:
+    update = {"update_id": 9_000_001, "poll": OLD_API_POLL}
+    with caplog.at_level(logging.WARNING):
+        response = await served.http.post(HOOK_PATH, json=update, headers=SECRET_HEADER)
+    # 200: a 400 would make Telegram deliver it again and again.
+    assert response.status_code == 200
+    assert served.kefu.app.update_queue.empty()
+    [skipped] = [r.getMessage() for r in caplog.records if "could not be read" in r.getMessage()]
+    assert skipped.startswith("update 9000001 could not be read and is skipped (TypeError")
+    assert skipped.endswith("it carries poll")
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+
+    # The next update is handled as usual.
+    ok = await served.http.post(HOOK_PATH, json=served.ticket_update(), headers=SECRET_HEADER)
+    assert ok.status_code == 200
+    await eventually(lambda: served.kefu.texts_to(TEAM_CHAT), "the reply to /ticket")
+
+
+async def test_a_body_over_the_limit_gets_413(served: Served) -> None:
+    big = b'{"update_id": 1, "message": {"text": "' + b"x" * (MAX_BODY_BYTES + 10) + b'"}}'
+    headers = {**SECRET_HEADER, "Content-Type": "application/json"}
+    sized = await served.http.post(HOOK_PATH, content=big, headers=headers)
+    assert sized.status_code == 413
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: chunked encoding
+        for start in range(0, len(big), 64 * 1024):
+            yield big[start : start + 64 * 1024]
+
+    streamed = await served.http.post(HOOK_PATH, content=chunks(), headers=headers)
+    assert streamed.status_code == 413
+    assert served.kefu.app.update_queue.empty()
+    # The connection stays usable: a normal update right after is taken.
+    ok = await served.http.post(HOOK_PATH, json=served.ticket_update(), headers=SECRET_HEADER)
+    assert ok.status_code == 200

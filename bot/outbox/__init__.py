@@ -102,10 +102,13 @@ async def claim(
         if not result.rowcount:
             return None
         row = await session.get(Outbox, outbox_id)
-        assert row is not None and row.id is not None
-        return Pending(
-            row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key
-        )
+        assert row is not None
+        return _pending(row)
+
+
+def _pending(row: Outbox) -> Pending:
+    assert row.id is not None
+    return Pending(row.id, row.kind, row.chat_id, dict(row.payload), row.attempts, row.dedupe_key)
 
 
 async def claim_due(db: Database, *, owner: str, limit: int = 50) -> list[Pending]:
@@ -145,7 +148,10 @@ async def cancel(session: AsyncSession, key_prefix: str) -> int:
     """Drop messages not yet sent whose key starts with `key_prefix` (e.g. a resolved ticket's follow-ups)."""
     result = await session.exec(  # type: ignore[call-overload]
         update(Outbox)
-        .where(col(Outbox.dedupe_key).startswith(key_prefix), Outbox.status == "pending")
+        .where(
+            col(Outbox.dedupe_key).startswith(key_prefix),
+            col(Outbox.status).in_(["pending", HELD]),
+        )
         .values(status="cancelled")
     )
     return int(result.rowcount or 0)
@@ -185,3 +191,66 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
                 .values(claimed_until=None, claimed_by=None)
             )
         return len(stale)
+
+
+# A message for a chat that refuses the bot for now (the team chat the bot was removed
+# from): neither sent nor given up, until the chat is back (`release_held`).
+HELD = "held"
+# A held message too old to post when its chat came back: the managers got a list instead.
+MISSED = "missed"
+
+
+async def move_chat(session: AsyncSession, *, old_chat_id: int, new_chat_id: int) -> int:
+    """Send what waits for `old_chat_id` to `new_chat_id` instead (a group upgraded to a
+    supergroup); how many messages moved. Each stays one row, so it is still sent once."""
+    result = await session.exec(  # type: ignore[call-overload]
+        update(Outbox)
+        .where(
+            col(Outbox.chat_id) == old_chat_id,
+            col(Outbox.status).in_(["pending", HELD]),
+        )
+        .values(chat_id=new_chat_id)
+    )
+    return int(result.rowcount or 0)
+
+
+async def hold(db: Database, outbox_id: int, *, error: str) -> None:
+    """Keep a claimed message aside until its chat is back; the claim is let go."""
+    async with db.transaction() as session:
+        row = await session.get(Outbox, outbox_id)
+        if row is not None and row.status == "pending":
+            row.status, row.last_error, row.claimed_until = HELD, error[:2000], None
+
+
+async def release_held(
+    session: AsyncSession, chat_id: int, *, stale_after: timedelta
+) -> tuple[list[int], list[Pending]]:
+    """The chat is back: held messages due within `stale_after` go out now (their ids);
+    older ones are marked missed and returned, for someone to be told what they were."""
+    now = clock.now()
+    rows = await session.exec(
+        select(Outbox)
+        .where(Outbox.chat_id == chat_id, Outbox.status == HELD)
+        .order_by(col(Outbox.not_before), col(Outbox.id))
+    )
+    released: list[int] = []
+    missed: list[Pending] = []
+    for row in rows:
+        if now - row.not_before > stale_after:
+            row.status = MISSED
+            missed.append(_pending(row))
+        else:
+            row.status, row.not_before = "pending", now
+            released.append(_pending(row).id)
+    return released, missed
+
+
+async def rows(db: Database, outbox_ids: list[int]) -> list[Pending]:
+    """The messages with these ids, in their order (to say what they were)."""
+    if not outbox_ids:
+        return []
+    async with db.transaction() as session:
+        found = await session.exec(
+            select(Outbox).where(col(Outbox.id).in_(outbox_ids)).order_by(col(Outbox.id))
+        )
+        return [_pending(row) for row in found]

@@ -5,11 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
 from telegram import Bot, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 
 from bot import outbox
 from bot.db import Database
@@ -69,6 +77,12 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
             await outbox.mark_sent(rt.db, item.id, message_id=None)
             return 0
         message_id = await _send(bot, item.chat_id, outgoing)
+    except ChatMigrated as exc:
+        # A group upgraded to a supergroup: follow it (the team chat too), and send there.
+        assert item.chat_id is not None
+        await reach.chat_moved(rt.db, old_chat_id=item.chat_id, new_chat_id=exc.new_chat_id)
+        log.warning("%s: the chat is now %s; sending there", context, exc.new_chat_id, extra=fields)
+        return await _deliver(bot, rt, replace(item, chat_id=exc.new_chat_id))
     except RetryAfter as exc:
         retry = (
             exc.retry_after
@@ -78,14 +92,14 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
         await _retry_later(rt, item, f"flood limit ({exc})", retry, context, fields)
         return 0
     except Forbidden as exc:
+        if await _held(rt, item, exc.message, context):
+            return 0
         log.warning(
             "%s: refused by Telegram (%s); not retrying", context, exc.message, extra=fields
         )
         await outbox.mark_failed(rt.db, item.id, error=exc.message, retry_in=None)
         if notice.refused:
             await notice.refused(rt, item.payload, exc.message)
-        if item.chat_id is not None and item.chat_id < 0:
-            await _team_chat_refused(rt, item.chat_id, exc.message, context)
         return 0
     except BadRequest as exc:
         if "not modified" in exc.message.lower():
@@ -117,12 +131,21 @@ async def _deliver(bot: Bot, rt: Runtime, item: outbox.Pending) -> int:
     return 1
 
 
-async def _team_chat_refused(rt: Runtime, chat_id: int, reason: str, context: str) -> None:
+async def _held(rt: Runtime, item: outbox.Pending, reason: str, context: str) -> bool:
+    """The team chat refuses the bot (removed from it): keep the message for its return."""
+    if item.chat_id is None or item.chat_id > 0:
+        return False
     try:
-        await reach.team_chat_refused(rt.db, chat_id=chat_id, reason=reason)
+        held = await reach.hold_for_team_chat(
+            rt.db, outbox_id=item.id, chat_id=item.chat_id, reason=reason
+        )
     except Exception:
-        # Mid-batch: a failure to raise the alarm must not hold back the other messages.
-        log.exception("%s: could not tell the managers that the chat refuses the bot", context)
+        # Mid-batch: a failure here must not hold back the other messages.
+        log.exception("%s: could not hold the message for the team chat's return", context)
+        return False
+    if held:
+        log.warning("%s: the team chat refuses the bot (%s); held", context, reason)
+    return held
 
 
 async def _retry_later(

@@ -18,12 +18,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import tornado.web
-from telegram import Update
 from telegram.ext import Application
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
 from bot.config import ConfigError
+from bot.process import readable
 from bot.process.runtime import Runtime
 from bot.process.telemetry import CONTENT_TYPE
 from bot.services import health, tickets
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # Telegram's updates are a few kilobytes; nothing legitimate comes near this.
 MAX_BODY_BYTES = 1024 * 1024
+# An oversized webhook body is read (and thrown away) up to this much, so its sender gets a
+# 413 rather than a connection reset mid-upload; beyond it the connection is simply closed.
+DRAIN_BYTES = 16 * MAX_BODY_BYTES
 
 
 def _runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
@@ -51,14 +54,35 @@ class _Base(tornado.web.RequestHandler):
         self.finish(json.dumps(body))
 
 
+@tornado.web.stream_request_body
 class WebhookHandler(_Base):
-    """POST from Telegram: one update, with the secret token we gave setWebhook."""
+    """POST from Telegram: one update, with the secret token we gave setWebhook.
+
+    The body is streamed so that one over MAX_BODY_BYTES can be answered 413 (tornado's own
+    limit answers with a closed connection).
+    """
 
     SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
 
     def initialize(self, bot_app: Application, secret_token: str) -> None:  # type: ignore[override,type-arg]
         super().initialize(bot_app)
         self.secret_token = secret_token.encode()
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        length = self.request.headers.get("Content-Length", "")
+        self._too_large = length.isdigit() and int(length) > MAX_BODY_BYTES
+        # This handler keeps at most MAX_BODY_BYTES (data_received): tornado may read on.
+        self.request.connection.set_max_body_size(DRAIN_BYTES)  # type: ignore[union-attr]
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > MAX_BODY_BYTES:
+            self._too_large = True
+            self._chunks.clear()
+        elif not self._too_large:
+            self._chunks.append(chunk)
 
     async def post(self) -> None:
         given = self.request.headers.get(SECRET_HEADER)
@@ -71,22 +95,36 @@ class WebhookHandler(_Base):
             )
             self._json(HTTPStatus.FORBIDDEN, {"error": "forbidden"})
             return
-        update = self._update()
-        if update is None:
+        if self._too_large:
+            log.warning(
+                "webhook request from %s refused: body over %s bytes",
+                self.request.remote_ip,
+                MAX_BODY_BYTES,
+            )
+            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "body too large"})
+            return
+        data = self._data()
+        if data is None:
             log.warning("webhook request from %s refused: not an update", self.request.remote_ip)
             self._json(HTTPStatus.BAD_REQUEST, {"error": "not a Telegram update"})
+            return
+        update = readable.parse(data, self.bot_app.bot)
+        if update is None:
+            # Logged by `parse`. A 400 would make Telegram send it again forever: take it.
+            self._json(HTTPStatus.OK, {})
             return
         await self.bot_app.update_queue.put(update)
         self._json(HTTPStatus.OK, {})
 
-    def _update(self) -> Update | None:
+    def _data(self) -> dict[str, Any] | None:
+        """The body as an update's JSON object, or None when it is not one."""
         try:
-            data = json.loads(self.request.body)
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                return None
-            return Update.de_json(data, self.bot_app.bot)
-        except Exception:  # malformed in any way: the sender gets 400, we stay up
+            data = json.loads(b"".join(self._chunks))
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, nested beyond reason
             return None
+        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+            return None
+        return data
 
 
 class HealthHandler(_Base):

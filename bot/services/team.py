@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -19,7 +20,11 @@ from bot.models import Person, Role, TeamSetting
 from bot.services.errors import InvalidInput, NotAllowed, NotFound
 from bot.services.sql import insert_if_missing
 
+log = logging.getLogger(__name__)
+
 TEAM_CHAT_KEY = "team_chat_id"
+# Where Telegram moved a chat (a group upgraded to a supergroup): old id → new id.
+_MOVED_KEY = "chat_moved:{chat_id}"
 # ASCII digits only: str.isdigit() also accepts "²", which int() refuses.
 _USER_ID = re.compile(r"^-?[0-9]+$")
 SETUP_CODE_KEY = "setup_code_sha256"
@@ -210,7 +215,37 @@ async def sync_config(
             person = await _person(session, user_id)
             person.role = role.value
         if chat_id is not None:
-            await _put_setting(session, TEAM_CHAT_KEY, str(chat_id))
+            current = await _where_now(session, chat_id)
+            if current != chat_id:
+                log.warning(
+                    "[team] chat_id %s is a group Telegram upgraded to the supergroup %s, "
+                    "which stays the team chat: set [team] chat_id = %s in the config",
+                    chat_id,
+                    current,
+                    current,
+                )
+            await _put_setting(session, TEAM_CHAT_KEY, str(current))
+
+
+async def _where_now(session: AsyncSession, chat_id: int) -> int:
+    """The id `chat_id` has now, following every move Telegram announced."""
+    for _hop in range(8):  # a group moves once; the bound only guards against a cycle
+        moved = await session.get(TeamSetting, _MOVED_KEY.format(chat_id=chat_id))
+        if moved is None:
+            break
+        chat_id = int(moved.value)
+    return chat_id
+
+
+async def follow_move(session: AsyncSession, *, old_chat_id: int, new_chat_id: int) -> bool:
+    """Record that `old_chat_id` is now `new_chat_id`; the team chat follows. True when this
+    call moved the team chat (a second report of the same move finds it moved already)."""
+    await _put_setting(session, _MOVED_KEY.format(chat_id=old_chat_id), str(new_chat_id))
+    setting = await session.get(TeamSetting, TEAM_CHAT_KEY, with_for_update=True)
+    if setting is None or int(setting.value) != old_chat_id:
+        return False
+    setting.value = str(new_chat_id)
+    return True
 
 
 async def team_chat_id(db: Database) -> int | None:

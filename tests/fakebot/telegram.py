@@ -291,6 +291,8 @@ class FakeTelegram:
         self._commands: dict[str, list[JSON]] = {}
         self.webhook: JSON | None = None
         self.left_chats: set[int] = set()
+        # Groups upgraded to supergroups: old id → new id (see `migrate`).
+        self.migrated: dict[int, int] = {}
         self._file_seq = 0
         self._listeners: list[Callable[[], None]] = []
         self.clear()
@@ -379,6 +381,18 @@ class FakeTelegram:
         """Every send to `chat_id` answers 403 until `unblock()`."""
         with self.lock:
             self._blocked.add(chat_id)
+
+    def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """The group `old_chat_id` became the supergroup `new_chat_id`: from now on every
+        call to the old id answers 400 with `migrate_to_chat_id`, as Telegram does."""
+        with self.lock:
+            self.migrated[old_chat_id] = new_chat_id
+            old = self._chats.get(old_chat_id, {"title": f"Group {old_chat_id}"})
+            self._chats[new_chat_id] = {
+                "id": new_chat_id,
+                "type": "supergroup",
+                "title": old.get("title", f"Group {old_chat_id}"),
+            }
 
     def unblock(self, chat_id: int) -> None:
         with self.lock:
@@ -484,18 +498,7 @@ class FakeTelegram:
 
     def set_member(self, chat_id: int, user_id: int, status: str = "member") -> None:
         """What getChatMember answers: creator, administrator, member, left or kicked."""
-        member: JSON = {"status": status, "user": self._user(user_id)}
-        if status in ("creator", "administrator"):
-            member["is_anonymous"] = False
-        if status == "administrator":
-            rights = (
-                "can_be_edited can_manage_chat can_delete_messages can_manage_video_chats "
-                "can_restrict_members can_promote_members can_change_info can_invite_users "
-                "can_post_stories can_edit_stories can_delete_stories"
-            )
-            member |= dict.fromkeys(rights.split(), True)
-        if status == "kicked":
-            member["until_date"] = 0
+        member = chat_member(status, self._user(user_id))
         with self.lock:
             self._members[(chat_id, user_id)] = member
 
@@ -539,6 +542,12 @@ class FakeTelegram:
                 raise ApiError(403, _blocked_description(chat_id))
             if chat_id in self.left_chats:
                 raise ApiError(403, "Forbidden: bot is not a member of the supergroup chat")
+            if chat_id in self.migrated:
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    {"migrate_to_chat_id": self.migrated[chat_id]},
+                )
             if method in _SEND_METHODS and chat_id is not None:
                 self._enforce_rate_limits(chat_id)
         return handler(params)
@@ -907,6 +916,23 @@ class FakeTelegram:
     def _api_leaveChat(self, params: JSON) -> bool:
         self.left_chats.add(self._req_chat(params))
         return True
+
+
+def chat_member(status: str, user: JSON) -> JSON:
+    """A ChatMember object: creator, administrator (with every right), member, left, kicked."""
+    member: JSON = {"status": status, "user": dict(user)}
+    if status in ("creator", "administrator"):
+        member["is_anonymous"] = False
+    if status == "administrator":
+        rights = (
+            "can_be_edited can_manage_chat can_delete_messages can_manage_video_chats "
+            "can_restrict_members can_promote_members can_change_info can_invite_users "
+            "can_post_stories can_edit_stories can_delete_stories"
+        )
+        member |= dict.fromkeys(rights.split(), True)
+    if status == "kicked":
+        member["until_date"] = 0
+    return member
 
 
 def _blocked_description(chat_id: int) -> str:

@@ -10,8 +10,22 @@ from typing import Any
 
 from telegram import Bot, Update
 
-from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage
+from .telegram import BOT_USERNAME, JSON, FakeTelegram, SentMessage, chat_member
 
+# A poll as a Bot API server older than python-telegram-bot sends it: its options lack a
+# field the library requires (`persistent_id`), so Update.de_json fails on the whole update.
+OLD_API_POLL: JSON = {
+    "id": "5301",
+    "question": "Which courier?",
+    "options": [{"text": "SF", "voter_count": 1}, {"text": "YTO", "voter_count": 0}],
+    "total_voter_count": 1,
+    "is_closed": False,
+    "is_anonymous": True,
+    "type": "regular",
+    "allows_multiple_answers": False,
+}
+# The user Telegram shows as the sender of what a chat (not a person) says.
+GROUP_ANONYMOUS_BOT = 1087968824
 _COMMAND_RE = re.compile(r"^/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]+)?")
 
 
@@ -26,6 +40,12 @@ def command_entities(text: str) -> list[JSON]:
     if not match:
         return []
     return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group())}]
+
+
+def _with(target: JSON, **optional: Any) -> JSON:
+    """`target` with the optional fields that have a value (Telegram omits the others)."""
+    target.update({key: value for key, value in optional.items() if value is not None})
+    return target
 
 
 def _message_dict(message: JSON | SentMessage) -> JSON:
@@ -75,14 +95,7 @@ class UpdateFactory:
     ) -> JSON:
         """A (non-bot) User object."""
         user: JSON = {"id": user_id, "is_bot": False, "first_name": first_name}
-        for key, value in (
-            ("last_name", last_name),
-            ("username", username),
-            ("language_code", language_code),
-        ):
-            if value is not None:
-                user[key] = value
-        return user
+        return _with(user, last_name=last_name, username=username, language_code=language_code)
 
     @staticmethod
     def private_chat(user: JSON) -> JSON:
@@ -196,6 +209,78 @@ class UpdateFactory:
             "data": data,
         }
         return self._update("callback_query", query)
+
+    def press(
+        self,
+        user: JSON,
+        *,
+        message: JSON | SentMessage | None = None,
+        data: str | None = None,
+        inline_message_id: str | None = None,
+        game_short_name: str | None = None,
+    ) -> JSON:
+        """Any button press Telegram may send: on a chat message or an inline message (which
+        carries no message, only its id), with data, empty data or a game's short name."""
+        query: JSON = {"id": f"cbq-{next(self._query_ids)}", "from": dict(user)}
+        if message is not None:
+            msg = _message_dict(message)
+            query["message"] = msg
+            query["chat_instance"] = f"ci{msg['chat']['id']}"
+        else:
+            query["chat_instance"] = f"ci-inline-{user['id']}"
+        _with(
+            query,
+            inline_message_id=inline_message_id,
+            data=data,
+            game_short_name=game_short_name,
+        )
+        return self._update("callback_query", query)
+
+    def chat_migration(self, user: JSON, old_chat_id: int, new_chat_id: int) -> list[JSON]:
+        """The two service messages of a group upgraded to a supergroup: in the old group
+        (from the user who upgraded it) and the first message of the new supergroup (from
+        Telegram's anonymous "Group" bot on behalf of the chat)."""
+        old_chat = {**self._chat(user, old_chat_id, None), "type": "group"}
+        new_chat = {"id": new_chat_id, "type": "supergroup", "title": old_chat.get("title", "")}
+        self._chats[new_chat_id] = new_chat
+        now = int(time.time())
+        in_old: JSON = {
+            "message_id": self._next_message_id(old_chat_id),
+            "from": dict(user),
+            "chat": old_chat,
+            "date": now,
+            "migrate_to_chat_id": new_chat_id,
+        }
+        in_new: JSON = {
+            "message_id": self._next_message_id(new_chat_id),
+            "from": {
+                "id": GROUP_ANONYMOUS_BOT,
+                "is_bot": True,
+                "first_name": "Group",
+                "username": "GroupAnonymousBot",
+            },
+            "sender_chat": dict(new_chat),
+            "chat": dict(new_chat),
+            "date": now,
+            "migrate_from_chat_id": old_chat_id,
+        }
+        return [self._update("message", in_old), self._update("message", in_new)]
+
+    def my_chat_member(
+        self, chat_id: int, by: JSON, bot_user: JSON, *, old_status: str, new_status: str
+    ) -> JSON:
+        """Telegram telling the bot its own membership of `chat_id` changed (removed, added)."""
+        chat = self._chats.get(chat_id) or {"id": chat_id, "type": "supergroup", "title": ""}
+        return self._update(
+            "my_chat_member",
+            {
+                "chat": dict(chat),
+                "from": dict(by),
+                "date": int(time.time()),
+                "old_chat_member": chat_member(old_status, bot_user),
+                "new_chat_member": chat_member(new_status, bot_user),
+            },
+        )
 
     def _update(self, kind: str, payload: JSON) -> JSON:
         update = {"update_id": self.next_update_id(), kind: payload}
