@@ -9,7 +9,8 @@
 2. The chart alone, drawn the way the bot drew it before (a new `python -m
    handlers.chart_process` per chart: start, import matplotlib, draw) and by the kept worker
    once warm: wall time, and the child's CPU time from /proc (steadier on a busy machine).
-3. `kefu demo` as a command: wall time, and CPU time of it and its children (from wait4).
+3. `kefu demo` as a command: wall time, and the CPU time of its own process and of its chart
+   process apart (they run side by side, so on an idle machine the larger is about the wall).
 
 Goals: the first sign within 1 s; a warm chart well under 1 s (goal 0.5 s of CPU); `kefu
 demo` under 5 s. The wall-time goals are checked in full runs only: on a loaded CI machine
@@ -130,23 +131,38 @@ async def chart_costs(folder: Path, runs: int) -> dict[str, list[float]]:
     return costs
 
 
-def demo_times(runs: int) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds (with children) of `kefu demo`, each run in a fresh folder."""
-    walls, cpus = [], []
+# Runs `kefu demo` as the command does, then reports the CPU of the demo's own process and
+# of its chart process apart: on an idle machine they run side by side on the two cores.
+_DEMO = """
+import contextlib, io, resource, sys
+from bot.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(["demo", "--out", sys.argv[1]])
+me, kids = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime)
+sys.exit(code)
+"""
+
+
+def demo_times(runs: int) -> dict[str, list[float]]:
+    """Wall seconds of `kefu demo`, and the CPU seconds of its process and its chart process."""
+    times: dict[str, list[float]] = {"wall": [], "main cpu": [], "chart cpu": []}
     for _ in range(runs):
         with tempfile.TemporaryDirectory(prefix="kefu-demo-bench-") as out:
             began = time.perf_counter()
-            process = subprocess.Popen(
-                [sys.executable, "-m", "bot.cli", "demo", "--out", out],
-                stdout=subprocess.DEVNULL,
+            done = subprocess.run(
+                [sys.executable, "-c", _DEMO, out],
                 cwd=ROOT,
+                capture_output=True,
+                text=True,
+                check=True,
             )
-            _pid, status, usage = os.wait4(process.pid, 0)
-            walls.append(time.perf_counter() - began)
-            cpus.append(usage.ru_utime + usage.ru_stime)
-            assert os.waitstatus_to_exitcode(status) == 0, "kefu demo failed"
+            times["wall"].append(time.perf_counter() - began)
+            main_cpu, chart_cpu = (float(value) for value in done.stdout.split())
+            times["main cpu"].append(main_cpu)
+            times["chart cpu"].append(chart_cpu)
             assert any(Path(out).glob("*.png")), "kefu demo drew no chart"
-    return walls, cpus
+    return times
 
 
 def figure(name: str, values: list[float], goal: float | None = None) -> str:
@@ -164,18 +180,19 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kefu-long-") as folder:
         first, photo, complete = asyncio.run(digest_latency(Path(folder), runs))
         costs = asyncio.run(chart_costs(Path(folder), runs))
-    walls, cpus = demo_times(demos)
+    demo = demo_times(demos)
     print(figure("/digest: first sign in the chat", first, GOAL_FIRST_SIGN))
     print(figure("/digest: the photo", photo))
     print(figure("chart, new process each time", costs["cold wall"]))
     print(figure("chart, warm worker (wall)", costs["warm wall"]))
     print(figure("chart, warm worker (child CPU)", costs["warm cpu"], GOAL_WARM_CHART_CPU))
-    print(figure("kefu demo (wall)", walls, GOAL_DEMO))
-    print(figure("kefu demo (CPU, with children)", cpus))
+    print(figure("kefu demo (wall)", demo["wall"], GOAL_DEMO))
+    print(figure("kefu demo: its own process (CPU)", demo["main cpu"]))
+    print(figure("kefu demo: its chart process (CPU)", demo["chart cpu"]))
     failed = not complete or statistics.median(costs["warm cpu"]) > GOAL_WARM_CHART_CPU
     if not args.short:
         failed |= statistics.median(first) > GOAL_FIRST_SIGN
-        failed |= statistics.median(walls) > GOAL_DEMO
+        failed |= statistics.median(demo["wall"]) > GOAL_DEMO
     if not complete:
         print("a /digest came without its chat action or its photo")
     return 1 if failed else 0
