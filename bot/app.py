@@ -30,6 +30,7 @@ from handlers import (
     menu,
     observe,
     seen,
+    shop,
     start,
     strays,
     tickets,
@@ -114,6 +115,7 @@ def build_application(
     team_handlers.register(app)
     digest.register(app)
     kpi.register(app)
+    shop.register(app)
     membership.register(app)
     strays.register_last(app)
     app.add_error_handler(errors.on_error)

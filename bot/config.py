@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -33,6 +34,8 @@ from pydantic_settings import (
 
 import scoring
 from bot.i18n import Language
+from scoring.pay import check_commission_rate, check_team_bonus
+from scoring.targets import TARGET_NAMES, check_target
 
 DEFAULT_CONFIG_FILE = Path("config.toml")
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
@@ -122,11 +125,22 @@ class TeamSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class SurveyTexts(_Section):
+    """The team's own wording of the survey in one language; what is unset keeps the default."""
+
+    question: str | None = Field(default=None, min_length=1, max_length=500)
+    very_satisfied: str | None = Field(default=None, min_length=1, max_length=40)
+    satisfied: str | None = Field(default=None, min_length=1, max_length=40)
+    dissatisfied: str | None = Field(default=None, min_length=1, max_length=40)
+
+
 class SurveySettings(_Section):
     remind_after_hours: float = Field(default=24, gt=0)
     expire_after_hours: float = Field(default=72, gt=0)
     comment_window_minutes: float = Field(default=60, gt=0)
     check_interval_seconds: float = Field(default=60, gt=0)
+    # [survey.texts.zh_CN] question = "…", very_satisfied = "…", …
+    texts: dict[Language, SurveyTexts] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _order(self) -> SurveySettings:
@@ -197,6 +211,20 @@ class ScoringSettings(_Section):
     )
     weights: Weights = Field(default_factory=Weights)
     currency: str = Field(default="CNY", min_length=1, max_length=8)
+    # Seed ⑶: commission on the month's repeat sales credited to the agent (0.003 = 千分之三),
+    # and the bonus each agent gets when every team target is met.
+    commission_rate: Decimal = Decimal(0)
+    team_bonus: Decimal = Decimal(0)
+
+    @field_validator("commission_rate")
+    @classmethod
+    def _commission_rate(cls, value: Decimal) -> Decimal:
+        return check_commission_rate(value)
+
+    @field_validator("team_bonus")
+    @classmethod
+    def _team_bonus(cls, value: Decimal) -> Decimal:
+        return check_team_bonus(value)
 
     @field_validator("pay_scheme")
     @classmethod
@@ -223,11 +251,31 @@ def _as_tiers(pairs: list[tuple[float, Decimal]]) -> list[scoring.Tier]:
 
 
 class TargetSettings(_Section):
-    refund_rate_max: float | None = Field(default=None, ge=0, le=1)
-    dispute_refund_rate_max: float | None = Field(default=None, ge=0, le=1)
-    quality_refund_rate_max: float | None = Field(default=None, ge=0, le=1)
-    satisfaction_min: float | None = Field(default=None, ge=0, le=10)
-    open_over_5d_max: float | None = Field(default=None, ge=0)
+    """Team targets (店铺售后指标); unset ones are not checked. Each value is validated by
+    `scoring.targets.check_target`, the rule the digest checks them with."""
+
+    refund_rate_max: float | None = None
+    dispute_refund_rate_max: float | None = None
+    quality_refund_rate_max: float | None = None
+    satisfaction_min: float | None = None
+    open_over_5d_max: float | None = None
+    refund_hours_max: float | None = None
+    intervention_rate_max: float | None = None
+    dsr_min: float | None = None
+    internal_complaints_max: float | None = None
+    first_time_fix_rate_min: float | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _valid_target(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None:
+            return None
+        assert info.field_name is not None
+        return check_target(info.field_name, value)
+
+    def as_mapping(self) -> dict[str, float | None]:
+        """{target name: value} for `scoring.targets.check_targets`."""
+        return {name: getattr(self, name) for name in TARGET_NAMES}
 
 
 class DigestSettings(_Section):

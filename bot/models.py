@@ -122,6 +122,11 @@ class Ticket(SQLModel, table=True):
     round: int = 1
     reopen_count: int = 0
     link_token: str = Field(max_length=64, unique=True)
+    # The first resolution and who held the ticket then: first-time fix counts a ticket in
+    # the month it was first resolved, for that agent, and a later reopen counts against it
+    # even though resolved_at is cleared (the figure can fall later, which is the point).
+    first_resolved_at: datetime | None = _ts(index=True)
+    first_resolver_id: int | None = _user_id()
 
 
 class TicketEvent(SQLModel, table=True):
@@ -168,6 +173,61 @@ class Refund(SQLModel, table=True):
     dispute: bool = False
     recorded_at: datetime = _ts(nullable=False)
     day: date = Field(index=True)
+    recorded_by: int | None = _user_id()
+    # When the customer asked for it (`requested:`); refund time falls back to received_at.
+    requested_at: datetime | None = _ts()
+
+
+class Intervention(SQLModel, table=True):
+    """The platform stepped in on a ticket (介入), counted on the team-local day recorded.
+
+    A dispute refund implies one without a row here (`scoring.figures.intervention_day`).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", unique=True)
+    recorded_at: datetime = _ts(nullable=False)
+    day: date = Field(index=True)
+    recorded_by: int | None = _user_id()
+
+
+class Sale(SQLModel, table=True):
+    """A repeat purchase credited to an agent, on the team-local day it counts on.
+
+    From chat it names the customer's ticket (and the ticket's agent then); from a CSV import
+    it names the agent directly.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = Field(default=None, foreign_key="ticket.id", index=True)
+    agent_id: int = _user_id(nullable=False, index=True)
+    amount: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
+    day: date = Field(index=True)
+    order_ref: str | None = Field(default=None, max_length=128)
+    recorded_at: datetime = _ts(nullable=False)
+    recorded_by: int | None = _user_id()
+
+
+class DsrEntry(SQLModel, table=True):
+    """The shop's three 90-day DSR scores as the platform showed them on a day."""
+
+    __tablename__ = "dsr_entry"
+    day: date = Field(primary_key=True)
+    description: Decimal = Field(sa_column=Column(Numeric(3, 2), nullable=False))
+    service: Decimal = Field(sa_column=Column(Numeric(3, 2), nullable=False))
+    logistics: Decimal = Field(sa_column=Column(Numeric(3, 2), nullable=False))
+    recorded_at: datetime = _ts(nullable=False)
+    recorded_by: int | None = _user_id()
+
+
+class Complaint(SQLModel, table=True):
+    """An internal complaint (店铺内部投诉) a manager recorded against a ticket and its agent."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="ticket.id", index=True)
+    agent_id: int = _user_id(nullable=False, index=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    recorded_at: datetime = _ts(nullable=False, index=True)
     recorded_by: int | None = _user_id()
 
 

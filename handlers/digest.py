@@ -13,17 +13,19 @@ from telegram import Update
 from telegram.constants import ChatAction
 from telegram.ext import Application, CommandHandler
 
+from bot import clock
 from bot.i18n import N_, _, use_language
 from bot.models import Role
 from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
-from bot.services import monthly_report
+from bot.services import export, monthly_report
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
 from handlers.common import Caller, Context, Where, command, esc, reply, runtime, working
+from scoring.months import month_of
 
 
 def _one_argument(args: list[str] | None, example: str) -> str | None:
@@ -71,6 +73,26 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
 
 
+@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+async def export_command(update: Update, context: Context, caller: Caller) -> None:
+    """One CSV row per ticket touched in a month: /export [YYYY-MM] (default: this month)."""
+    rt = runtime(context)
+    tz = rt.settings.team.tz
+    text = _one_argument(context.args, "/export 2026-03")
+    month = parse.month(text) if text else month_of(clock.now(), tz)
+    found = await export.tickets_of_month(rt.db, month=month, tz=tz)
+    message = update.effective_message
+    assert message is not None
+    caption = _("%(count)s tickets touched in %(month)s; times in %(zone)s.") % {
+        "count": len(found.rows),
+        "month": month.strftime("%Y-%m"),
+        "zone": rt.settings.team.timezone,
+    }
+    await message.reply_document(
+        found.csv_bytes(), filename=found.filename, caption=caption, do_quote=False
+    )
+
+
 async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | None:
     """One part of a queued digest: the chart, or the text when it did not fit the caption."""
     found = Digest.from_json(payload["digest"])
@@ -99,3 +121,4 @@ notices.register(Notice(kind=digests.FAILED_KIND, render=_render_failure))
 def register(app: Application) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("digest", digest))
     app.add_handler(CommandHandler("report", report))
+    app.add_handler(CommandHandler("export", export_command))

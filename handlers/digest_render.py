@@ -14,15 +14,21 @@ from decimal import Decimal
 
 from bot.i18n import N_, _
 from bot.models import Category
-from bot.services.digest import Digest
+from bot.services.digest import Digest, DsrLine
 from bot.services.monthly_report import MonthlyReport
 from bot.services.scoreboard import AgentLine
 from handlers.common import esc
 from handlers.render import category_name, duration
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
+    DSR_MIN,
+    FIRST_TIME_FIX_RATE_MIN,
+    INTERNAL_COMPLAINTS_MAX,
+    INTERVENTION_RATE_MAX,
     OPEN_OVER_5D_MAX,
     QUALITY_REFUND_RATE_MAX,
+    RATE_TARGETS,
+    REFUND_HOURS_MAX,
     REFUND_RATE_MAX,
     SATISFACTION_MIN,
     TargetResult,
@@ -39,8 +45,12 @@ TARGET_LABELS = {
     QUALITY_REFUND_RATE_MAX: N_("Quality refund rate"),
     SATISFACTION_MIN: N_("Satisfaction (month)"),
     OPEN_OVER_5D_MAX: N_("Open over 5 days"),
+    REFUND_HOURS_MAX: N_("Refund time, median hours"),
+    INTERVENTION_RATE_MAX: N_("Platform intervention rate"),
+    DSR_MIN: N_("DSR, lowest of the three"),
+    INTERNAL_COMPLAINTS_MAX: N_("Internal complaints (month)"),
+    FIRST_TIME_FIX_RATE_MIN: N_("First-time fix (month)"),
 }
-_RATE_TARGETS = {REFUND_RATE_MAX, DISPUTE_REFUND_RATE_MAX, QUALITY_REFUND_RATE_MAX}
 
 
 def percent(rate: float | None) -> str:
@@ -64,7 +74,7 @@ def _bound(result: TargetResult) -> str:
 
 
 def _figure(name: str, value: float | None) -> str:
-    return percent(value) if name in _RATE_TARGETS else score(value)
+    return percent(value) if name in RATE_TARGETS else score(value)
 
 
 def mark(result: TargetResult | None) -> str:
@@ -100,7 +110,42 @@ def _agent_lines(rank: int, agent: AgentLine, currency: str) -> list[str]:
         "quality": score(agent.quality),
         "skill": score(agent.skill),
     }
-    return [head, detail]
+    lines = [head, detail]
+    parts = agent.pay_parts
+    lines.append(
+        _(
+            "    first-time fix %(fix)s · complaints %(complaints)s · pay: base %(base)s + "
+            "commission %(commission)s + bonus %(bonus)s"
+        )
+        % {
+            "fix": percent(agent.first_time_fix_rate),
+            "complaints": agent.internal_complaints,
+            "base": DASH if parts is None else f"{parts.base:,.2f}",
+            "commission": DASH if parts is None else f"{parts.commission:,.2f}",
+            "bonus": DASH if parts is None else f"{parts.bonus:,.2f}",
+        }
+    )
+    return lines
+
+
+def dsr_line(latest: DsrLine | None, target: TargetResult | None) -> str:
+    """The latest DSR and how each score moved since the entry before it."""
+    if latest is None:
+        return _("DSR: %(none)s") % {"none": DASH} + mark(target)
+    change = latest.change
+
+    def shown(name: str) -> str:
+        moved = "" if change is None else f" ({getattr(change, name):+.2f})"
+        return f"{getattr(latest, name):.2f}{moved}"
+
+    return _(
+        "DSR (%(day)s): description %(description)s · service %(service)s · logistics %(logistics)s"
+    ) % {
+        "day": latest.day.isoformat(),
+        "description": shown("description"),
+        "service": shown("service"),
+        "logistics": shown("logistics"),
+    } + mark(target)
 
 
 def _scoreboard(agents: Sequence[AgentLine], currency: str) -> list[list[str]]:
@@ -177,6 +222,22 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
         _("Quality refunds: %(count)s · %(rate)s")
         % {"count": refunds.quality_refunds, "rate": percent(refunds.quality_refund_rate)}
         + mark(digest.target(QUALITY_REFUND_RATE_MAX)),
+        _("Refund time, median: %(hours)s h")
+        % {"hours": score(digest.refund_times.median_refund_hours)}
+        + mark(digest.target(REFUND_HOURS_MAX)),
+        _("Platform interventions: %(count)s · %(rate)s")
+        % {
+            "count": digest.refund_times.interventions,
+            "rate": percent(digest.refund_times.intervention_rate),
+        }
+        + mark(digest.target(INTERVENTION_RATE_MAX)),
+        "",
+        _("<b>Shop this month</b>"),
+        _("First-time fix: %(rate)s") % {"rate": percent(digest.first_time_fix_rate)}
+        + mark(digest.target(FIRST_TIME_FIX_RATE_MIN)),
+        _("Internal complaints: %(count)s") % {"count": digest.internal_complaints}
+        + mark(digest.target(INTERNAL_COMPLAINTS_MAX)),
+        dsr_line(digest.dsr, digest.target(DSR_MIN)),
     ]
     head += _bonus_lines(digest.targets)
     head += ["", _("<b>Top causes this month</b>")]
@@ -225,12 +286,7 @@ def report_text(report: MonthlyReport, *, limit: int = MESSAGE_LIMIT) -> str:
     tail = ["", _("<b>Team targets</b>")]
     if report.targets:
         for result in report.targets:
-            actual = (
-                percent(result.actual)
-                if result.name
-                in {REFUND_RATE_MAX, DISPUTE_REFUND_RATE_MAX, QUALITY_REFUND_RATE_MAX}
-                else score(result.actual)
-            )
+            actual = _figure(result.name, result.actual)
             tail.append(f"{_(TARGET_LABELS[result.name])}: {actual}{mark(result)}")
         if report.bonus_at_risk:
             tail.append(_("❌ <b>Team bonus forfeited</b>: a target was missed this month."))

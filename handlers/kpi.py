@@ -12,9 +12,9 @@ from bot import clock
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.process.runtime import Runtime
-from bot.services import orders, ratings, refunds, scoreboard
+from bot.services import monthly_report, orders, ratings, refunds
 from bot.services.errors import InvalidInput, NotAllowed
-from bot.services.scoreboard import AgentScore
+from bot.services.scoreboard import AgentLine
 from handlers import parse
 from handlers.common import (
     Caller,
@@ -26,7 +26,9 @@ from handlers.common import (
     replied_user,
     reply,
     runtime,
+    team_time,
 )
+from handlers.digest_render import percent
 from scoring.months import month_of
 
 DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})
@@ -34,19 +36,26 @@ CANCEL_WORDS = frozenset({"cancel", "取消"})
 _MONTH_ARG = re.compile(r"^\d{4}-\d{1,2}$")
 
 
-def _money(rt: Runtime, amount: Decimal) -> str:
+def money(rt: Runtime, amount: Decimal) -> str:
+    """An amount with two decimals and the team's currency."""
     return f"{amount:.2f} {esc(rt.settings.scoring.currency)}"
+
+
+_REQUESTED = re.compile(r"^requested[:：](.*)$", re.IGNORECASE)
 
 
 @command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def refund(update: Update, context: Context, caller: Caller) -> None:
-    """Record a refund on a ticket: /refund N <amount> [dispute], or /refund N cancel."""
+    """Record a refund on a ticket: /refund N <amount> [dispute] [requested:YYYY-MM-DD[THH:MM]],
+    or /refund N cancel."""
     rt = runtime(context)
     args = context.args or []
-    if len(args) < 2 or len(args) > 3:
+    if len(args) < 2 or len(args) > 4:
         raise InvalidInput(
             N_(
-                "Write /refund N amount (add “dispute” if the platform intervened), or /refund N cancel."
+                "Write /refund N amount (add “dispute” if the platform intervened, and "
+                "requested:YYYY-MM-DD if the customer asked before the ticket was received), "
+                "or /refund N cancel."
             )
         )
     number = parse.ticket_number(args[0])
@@ -55,30 +64,45 @@ async def refund(update: Update, context: Context, caller: Caller) -> None:
         await reply(
             update,
             _("Refund of %(amount)s on #%(number)s removed.")
-            % {"amount": _money(rt, removed.amount), "number": number},
+            % {"amount": money(rt, removed.amount), "number": number},
         )
         return
     amount = refunds.parse_amount(args[1])
-    if len(args) == 3 and args[2].lower() not in DISPUTE_WORDS:
-        raise InvalidInput(
-            N_("After the amount, only “dispute” may follow (the platform intervened).")
-        )
+    dispute, requested_at = False, None
+    for word in args[2:]:
+        requested = _REQUESTED.match(word)
+        if word.lower() in DISPUTE_WORDS and not dispute:
+            dispute = True
+        elif requested and requested_at is None:
+            requested_at = parse.moment(requested.group(1), rt.settings.team.tz, key="requested")
+        else:
+            raise InvalidInput(
+                N_(
+                    "After the amount, only “dispute” (the platform intervened) and "
+                    "requested:YYYY-MM-DD[THH:MM] (when the customer asked) may follow."
+                )
+            )
     change = await refunds.record(
         rt.db,
         number=number,
         actor_id=caller.user_id,
         amount=amount,
-        dispute=len(args) == 3,
+        dispute=dispute,
         tz=rt.settings.team.tz,
+        requested_at=requested_at,
     )
     current = change.current
     text = (
         _("Refund on #%(number)s: %(amount)s, dispute (platform intervened); counted on %(day)s.")
         if current.dispute
         else _("Refund on #%(number)s: %(amount)s; counted on %(day)s.")
-    ) % {"number": number, "amount": _money(rt, current.amount), "day": current.day.isoformat()}
+    ) % {"number": number, "amount": money(rt, current.amount), "day": current.day.isoformat()}
+    if current.requested_at is not None:
+        text += "\n" + _("Requested by the customer at %(when)s.") % {
+            "when": team_time(current.requested_at, rt.settings.team.tz)
+        }
     if change.previous is not None:
-        was = _money(rt, change.previous.amount)
+        was = money(rt, change.previous.amount)
         if change.previous.dispute:
             was = _("%(amount)s, dispute") % {"amount": was}
         text += "\n" + _("It replaces the earlier record (%(was)s).") % {"was": was}
@@ -184,9 +208,9 @@ async def score(update: Update, context: Context, caller: Caller) -> None:
     tz = rt.settings.team.tz
     now = clock.now()
     month = parse.month(month_text) if month_text else month_of(now, tz)
-    rows = await scoreboard.scoreboard(
-        rt.db, month=month, scoring=rt.settings.scoring, tz=tz, agent_id=target_id
-    )
+    # The monthly report's row: the same complete pay the digest and the pay sheet show.
+    report = await monthly_report.build_report(rt.db, rt.settings, month, agent_id=target_id)
+    rows = report.agents
     if not rows:
         raise InvalidInput(N_("%(name)s is not on the team."), name=target_id)
     in_progress = month == month_of(now, tz)
@@ -200,20 +224,19 @@ def _number(value: float | None) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".")
 
 
-def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -> str:
+def _render_score(rt: Runtime, row: AgentLine, month: str, in_progress: bool) -> str:
     heading = (
         _("<b>KPI of %(name)s — %(month)s (month to date)</b>")
         if in_progress
         else _("<b>KPI of %(name)s — %(month)s</b>")
     )
     weights = rt.settings.scoring.weights
-    ind = row.indicators
     lines = [heading % {"name": esc(row.name), "month": month}]
     for label, value, weight in (
-        (_("Satisfaction"), ind.satisfaction, weights.satisfaction),
-        (_("Speed"), ind.speed, weights.speed),
-        (_("Quality"), ind.quality, weights.quality),
-        (_("Skill"), ind.skill, weights.skill),
+        (_("Satisfaction"), row.satisfaction, weights.satisfaction),
+        (_("Speed"), row.speed, weights.speed),
+        (_("Quality"), row.quality, weights.quality),
+        (_("Skill"), row.skill, weights.skill),
     ):
         lines.append(
             _("%(indicator)s: %(value)s (weight %(weight)s)")
@@ -222,8 +245,21 @@ def _render_score(rt: Runtime, row: AgentScore, month: str, in_progress: bool) -
     lines.append(
         _("Total: %(total)s / %(max)s") % {"total": _number(row.total), "max": row.max_total}
     )
-    lines.append(_("Pay: %(pay)s") % {"pay": "—" if row.pay is None else _money(rt, row.pay)})
+    lines.append(_("Pay: %(pay)s") % {"pay": "—" if row.pay is None else money(rt, row.pay)})
+    if row.pay_parts is not None:
+        lines.append(
+            _("    base %(base)s + commission %(commission)s + team bonus %(bonus)s")
+            % {
+                "base": f"{row.pay_parts.base:.2f}",
+                "commission": f"{row.pay_parts.commission:.2f}",
+                "bonus": f"{row.pay_parts.bonus:.2f}",
+            }
+        )
     lines.append(_("Tickets resolved: %(count)s") % {"count": row.tickets})
+    rate = row.first_time_fix_rate
+    lines.append(_("First-time fix: %(rate)s") % {"rate": percent(rate)})
+    lines.append(_("Internal complaints: %(count)s") % {"count": row.internal_complaints})
+    lines.append(_("Repeat sales: %(amount)s") % {"amount": money(rt, row.sales)})
     if row.total is None:
         lines.append(_("No indicator has data yet, so there is no total."))
     return "\n".join(lines)

@@ -29,13 +29,26 @@ COMMANDS: list[tuple[str, str, Role | None]] = [
     ("cancel", N_("leave the guided ticket flow"), Role.AGENT),
     ("agents", N_("list the team"), Role.AGENT),
     ("agent", N_("add or remove an agent: /agent add|remove"), Role.MANAGER),
-    ("refund", N_("record a refund: /refund N amount [dispute] | /refund N cancel"), Role.AGENT),
+    (
+        "refund",
+        N_("record a refund: /refund N amount [dispute] [requested:YYYY-MM-DD] | /refund N cancel"),
+        Role.AGENT,
+    ),
+    ("intervened", N_("the platform stepped in: /intervened N [cancel]"), Role.AGENT),
+    ("sale", N_("a repeat purchase for commission: /sale N amount | /sale N cancel"), Role.AGENT),
     ("orders", N_("set a day's order count: /orders YYYY-MM-DD COUNT"), Role.AGENT),
     ("score", N_("KPI indicators, total and pay: /score [YYYY-MM]"), Role.AGENT),
     ("skill", N_("rate an agent's skill: /skill @agent 10|8|5|0"), Role.MANAGER),
     ("quality", N_("override a ticket's quality: /quality N 10|8|5"), Role.MANAGER),
+    (
+        "dsr",
+        N_("record the shop's DSR: /dsr YYYY-MM-DD description service logistics"),
+        Role.MANAGER,
+    ),
+    ("complaint", N_("record an internal complaint: /complaint N text"), Role.MANAGER),
     ("digest", N_("post the daily digest: /digest [YYYY-MM-DD]"), Role.MANAGER),
     ("report", N_("monthly scores and pay with a CSV: /report [YYYY-MM]"), Role.MANAGER),
+    ("export", N_("every ticket of a month as a CSV: /export [YYYY-MM]"), Role.MANAGER),
 ]
 
 

@@ -54,7 +54,13 @@ def category(word: str) -> Category:
 
 
 def received_at(text: str, tz: ZoneInfo) -> datetime:
-    """`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` in the team's time zone."""
+    """`received:` — `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM` in the team's time zone."""
+    return moment(text, tz, key="received")
+
+
+def moment(text: str, tz: ZoneInfo, *, key: str) -> datetime:
+    """The value of a `key:` date option, `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM`, in the team's
+    time zone (a day alone is its midnight)."""
     try:
         if "T" in text or " " in text:
             moment = datetime.fromisoformat(text.replace(" ", "T"))
@@ -65,8 +71,9 @@ def received_at(text: str, tz: ZoneInfo) -> datetime:
             moment = datetime(day.year, day.month, day.day, tzinfo=tz)
     except ValueError:
         raise InvalidInput(
-            N_("“%(text)s” is not a date; write received:YYYY-MM-DD or received:YYYY-MM-DDTHH:MM."),
+            N_("“%(text)s” is not a date; write %(key)s:YYYY-MM-DD or %(key)s:YYYY-MM-DDTHH:MM."),
             text=_clip(text),
+            key=key,
         ) from None
     # Year 1 cannot even be turned into UTC for storage; nothing after-sales is that old.
     if moment.year < EARLIEST_YEAR:

@@ -10,7 +10,8 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from bot.i18n import normalise, use_language
+from bot.config import SurveyTexts
+from bot.i18n import current_language, normalise, use_language
 from bot.outbox.notices import Notice, Outgoing, register
 from bot.process.runtime import Runtime
 from bot.services import surveys
@@ -29,8 +30,14 @@ def _secret(rt: Runtime) -> str:
     return rt.settings.token
 
 
+def _texts(rt: Runtime) -> SurveyTexts | None:
+    """The team's own survey wording in the language in force, if it set any."""
+    return rt.settings.survey.texts.get(current_language())
+
+
 def _ask(rt: Runtime, found: Question, text: str) -> Outgoing:
-    return Outgoing(text, reply_markup=survey_render.buttons(_secret(rt), found.survey_id))
+    markup = survey_render.buttons(_secret(rt), found.survey_id, _texts(rt))
+    return Outgoing(text, reply_markup=markup)
 
 
 async def _render_question(rt: Runtime, payload: dict[str, Any]) -> Outgoing | None:
@@ -39,7 +46,7 @@ async def _render_question(rt: Runtime, payload: dict[str, Any]) -> Outgoing | N
     if found is None:
         return None
     with use_language(_customer_language(rt, found.customer_language)):
-        return _ask(rt, found, survey_render.question(found.number, found.description))
+        return _ask(rt, found, survey_render.question(found.number, found.description, _texts(rt)))
 
 
 async def _question_sent(rt: Runtime, payload: dict[str, Any], message_id: int | None) -> None:
@@ -58,7 +65,7 @@ async def _render_reminder(rt: Runtime, payload: dict[str, Any]) -> Outgoing | N
     if found is None:
         return None
     with use_language(_customer_language(rt, found.customer_language)):
-        return _ask(rt, found, survey_render.reminder(found.number, found.description))
+        return _ask(rt, found, survey_render.reminder(found.number, found.description, _texts(rt)))
 
 
 async def _render_close(rt: Runtime, payload: dict[str, Any]) -> Outgoing:

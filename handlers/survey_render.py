@@ -14,6 +14,7 @@ from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.config import SurveyTexts
 from bot.i18n import N_, _
 from bot.services.surveys import Outcome, Rating, SurveyState, SurveyStatus
 from handlers.common import esc, mention, team_time
@@ -65,13 +66,19 @@ def parse_button(secret: str, data: str) -> tuple[int, Rating] | None:
         return None
 
 
-def buttons(secret: str, survey_id: int) -> InlineKeyboardMarkup:
-    """The three answers, one per row so the Chinese labels never get cut, in domain order."""
+def _label(rating: Rating, texts: SurveyTexts | None) -> str:
+    own = getattr(texts, rating.name.lower()) if texts else None
+    return own or _(RATING_LABELS[rating])
+
+
+def buttons(secret: str, survey_id: int, texts: SurveyTexts | None = None) -> InlineKeyboardMarkup:
+    """The three answers, one per row so the Chinese labels never get cut, in domain order;
+    labels in the team's own words where `[survey.texts.<language>]` sets them."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    _(RATING_LABELS[r]), callback_data=button_data(secret, survey_id, r)
+                    _label(r, texts), callback_data=button_data(secret, survey_id, r)
                 )
             ]
             for r in (Rating.VERY_SATISFIED, Rating.SATISFIED, Rating.DISSATISFIED)
@@ -82,18 +89,29 @@ def buttons(secret: str, survey_id: int) -> InlineKeyboardMarkup:
 # ---------------------------------------------------------------- to the customer
 
 
-def question(number: int, summary: str) -> str:
-    return _(
-        "Your after-sales ticket #%(number)s (“%(summary)s”) has been resolved.\n"
-        "How satisfied are you with our service?"
-    ) % {"number": number, "summary": esc(one_line(summary))}
+def _question(texts: SurveyTexts | None) -> str:
+    if texts and texts.question:
+        return esc(texts.question)
+    return _("How satisfied are you with our service?")
 
 
-def reminder(number: int, summary: str) -> str:
-    return _(
-        "A gentle reminder: your ticket #%(number)s (“%(summary)s”) has been resolved.\n"
-        "How satisfied are you with our service? One tap is all it takes."
-    ) % {"number": number, "summary": esc(one_line(summary))}
+def question(number: int, summary: str, texts: SurveyTexts | None = None) -> str:
+    resolved = _("Your after-sales ticket #%(number)s (“%(summary)s”) has been resolved.") % {
+        "number": number,
+        "summary": esc(one_line(summary)),
+    }
+    return f"{resolved}\n{_question(texts)}"
+
+
+def reminder(number: int, summary: str, texts: SurveyTexts | None = None) -> str:
+    resolved = _(
+        "A gentle reminder: your ticket #%(number)s (“%(summary)s”) has been resolved."
+    ) % {
+        "number": number,
+        "summary": esc(one_line(summary)),
+    }
+    tap = _("%(question)s One tap is all it takes.") % {"question": _question(texts)}
+    return f"{resolved}\n{tap}"
 
 
 def answered(number: int, rating: Rating, *, invite_comment: bool = False) -> str:

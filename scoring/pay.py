@@ -1,4 +1,6 @@
-"""Pay from a KPI total: proportional (按比例) or tiered (分级)."""
+"""Pay (seed ⑶): base part from the KPI total — proportional (按比例) or tiered (分级) — plus
+commission on the agent's repeat sales plus the team bonus, summed exactly and rounded to the
+cent once."""
 
 from __future__ import annotations
 
@@ -80,8 +82,13 @@ def validate_tiers(tiers: Iterable[Tier]) -> list[Tier]:
     return ordered
 
 
-def proportional_pay(base: Decimal, total: float | None, max_total: float) -> Decimal | None:
-    """base × total / max_total to the cent (half up); None when there is no total."""
+def to_cent(amount: Decimal) -> Decimal:
+    """The one rounding money gets: to the cent, half up."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def proportional_base(base: Decimal, total: float | None, max_total: float) -> Decimal | None:
+    """base × total / max_total, exact (unrounded); None when there is no total."""
     _check_money("base pay", base)
     max_total = _check_max_total(max_total)
     if total is None:
@@ -90,8 +97,13 @@ def proportional_pay(base: Decimal, total: float | None, max_total: float) -> De
     # str() gives the shortest decimal that round-trips, so 30.0 is exactly 30, not 29.99…
     with localcontext() as ctx:
         ctx.prec = 28
-        exact = base * Decimal(str(total)) / Decimal(str(max_total))
-        return exact.quantize(CENT, rounding=ROUND_HALF_UP)
+        return base * Decimal(str(total)) / Decimal(str(max_total))
+
+
+def proportional_pay(base: Decimal, total: float | None, max_total: float) -> Decimal | None:
+    """base × total / max_total to the cent (half up); None when there is no total."""
+    exact = proportional_base(base, total, max_total)
+    return None if exact is None else to_cent(exact)
 
 
 def tiered_pay(tiers: Sequence[Tier], total: float | None) -> Decimal | None:
@@ -111,7 +123,7 @@ def tiered_pay(tiers: Sequence[Tier], total: float | None) -> Decimal | None:
     return chosen.pay
 
 
-def pay_for(
+def base_part(
     scheme: str,
     *,
     total: float | None,
@@ -119,11 +131,11 @@ def pay_for(
     base_pay: Decimal | None = None,
     tiers: Sequence[Tier] | None = None,
 ) -> Decimal | None:
-    """Pay under the team's scheme ("proportional" or "tiered")."""
+    """The base part under the team's scheme, exact (unrounded); None without a total."""
     if scheme == PROPORTIONAL:
         if base_pay is None:
             raise ValueError("proportional pay needs a base pay")
-        return proportional_pay(base_pay, total, max_total)
+        return proportional_base(base_pay, total, max_total)
     if scheme == TIERED:
         if not tiers:
             raise ValueError("tiered pay needs at least one tier")
@@ -132,3 +144,84 @@ def pay_for(
             _check_total(total, max_total)
         return tiered_pay(tiers, total)
     raise ValueError(f"unknown pay scheme {scheme!r}; expected one of {PAY_SCHEMES}")
+
+
+def pay_for(
+    scheme: str,
+    *,
+    total: float | None,
+    max_total: float,
+    base_pay: Decimal | None = None,
+    tiers: Sequence[Tier] | None = None,
+) -> Decimal | None:
+    """The base part under the team's scheme ("proportional" or "tiered"), to the cent."""
+    exact = base_part(scheme, total=total, max_total=max_total, base_pay=base_pay, tiers=tiers)
+    return None if exact is None else to_cent(exact)
+
+
+# --- the complete pay sheet: base + commission + team bonus ------------------------------------
+
+
+def check_commission_rate(value: object) -> Decimal:
+    """A share of sales (0.003 = 千分之三): a Decimal from 0 to 1."""
+    rate = _check_money("commission_rate", value)
+    if rate > 1:
+        raise ValueError(f"commission_rate is a fraction of sales (0.003 = 0.3 %), got {rate}")
+    return rate
+
+
+def check_team_bonus(value: object) -> Decimal:
+    """The fixed bonus each agent gets when every team target is met: whole cents."""
+    bonus = _check_money("team_bonus", value)
+    if bonus != to_cent(bonus):
+        raise ValueError(f"team_bonus is money: at most two decimals, got {bonus}")
+    return bonus
+
+
+def commission(rate: Decimal, sales: Decimal) -> Decimal:
+    """rate × the month's repeat sales credited to the agent, exact (unrounded)."""
+    check_commission_rate(rate)
+    _check_money("sales", sales)
+    with localcontext() as ctx:
+        ctx.prec = 28
+        return rate * sales
+
+
+@dataclass(frozen=True)
+class PaySheet:
+    """One agent's pay and its parts, in cents; base + commission + bonus == pay exactly."""
+
+    base: Decimal
+    commission: Decimal
+    bonus: Decimal
+    pay: Decimal
+
+
+def pay_sheet(
+    *,
+    base: Decimal | None,
+    sales: Decimal,
+    commission_rate: Decimal,
+    team_bonus: Decimal,
+    bonus_forfeited: bool,
+) -> PaySheet | None:
+    """pay = base part + commission + team bonus, summed exactly and rounded to the cent once.
+
+    `base` is the exact base part (`base_part`); None (no KPI total) means no pay sheet. The
+    bonus is `team_bonus` unless a missed team target forfeits it for everyone. Commission is
+    shown to the cent and the base part takes the rounding's last cent, so the parts shown add
+    up to the pay.
+    """
+    if base is None:
+        return None
+    _check_money("base part", base)
+    bonus = Decimal(0) if bonus_forfeited else check_team_bonus(team_bonus)
+    earned = commission(commission_rate, sales)
+    pay = to_cent(base + earned + bonus)
+    shown_commission = to_cent(earned)
+    return PaySheet(
+        base=pay - shown_commission - to_cent(bonus),
+        commission=shown_commission,
+        bonus=to_cent(bonus),
+        pay=pay,
+    )

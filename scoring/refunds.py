@@ -50,7 +50,8 @@ class RefundFigures:
     quality_refund_rate: float | None
 
 
-def _rate(count: int, orders: int) -> float | None:
+def per_order(count: int, orders: int) -> float | None:
+    """A count over the window's orders, as a fraction; None (shown "—") without orders."""
     return None if orders == 0 else count / orders
 
 
@@ -78,9 +79,9 @@ def refund_figures(
     return RefundFigures(
         orders=orders,
         refunds=refunds,
-        refund_rate=_rate(refunds, orders),
+        refund_rate=per_order(refunds, orders),
         dispute_refunds=dispute_refunds,
-        dispute_refund_rate=_rate(dispute_refunds, orders),
+        dispute_refund_rate=per_order(dispute_refunds, orders),
         quality_refunds=quality_refunds,
-        quality_refund_rate=_rate(quality_refunds, orders),
+        quality_refund_rate=per_order(quality_refunds, orders),
     )

@@ -11,6 +11,11 @@ DISPUTE_REFUND_RATE_MAX = "dispute_refund_rate_max"
 QUALITY_REFUND_RATE_MAX = "quality_refund_rate_max"
 SATISFACTION_MIN = "satisfaction_min"
 OPEN_OVER_5D_MAX = "open_over_5d_max"
+REFUND_HOURS_MAX = "refund_hours_max"
+INTERVENTION_RATE_MAX = "intervention_rate_max"
+DSR_MIN = "dsr_min"
+INTERNAL_COMPLAINTS_MAX = "internal_complaints_max"
+FIRST_TIME_FIX_RATE_MIN = "first_time_fix_rate_min"
 
 # Also the display order of the digest and the monthly report.
 TARGET_NAMES: tuple[str, ...] = (
@@ -19,12 +24,26 @@ TARGET_NAMES: tuple[str, ...] = (
     QUALITY_REFUND_RATE_MAX,
     SATISFACTION_MIN,
     OPEN_OVER_5D_MAX,
+    REFUND_HOURS_MAX,
+    INTERVENTION_RATE_MAX,
+    DSR_MIN,
+    INTERNAL_COMPLAINTS_MAX,
+    FIRST_TIME_FIX_RATE_MIN,
 )
 
-# Rates are fractions (0.05 = 5 %); a target above 1 is a percent typed by mistake.
-_RATE_TARGETS = frozenset({REFUND_RATE_MAX, DISPUTE_REFUND_RATE_MAX, QUALITY_REFUND_RATE_MAX})
-# Average satisfaction is on the survey's 10 / 8 / 5 scale.
-_SATISFACTION_TOP = 10
+# Rates are fractions (0.05 = 5 %), shown as percents; a target above 1 is a percent typed by
+# mistake.
+RATE_TARGETS = frozenset(
+    {
+        REFUND_RATE_MAX,
+        DISPUTE_REFUND_RATE_MAX,
+        QUALITY_REFUND_RATE_MAX,
+        INTERVENTION_RATE_MAX,
+        FIRST_TIME_FIX_RATE_MIN,
+    }
+)
+# Each target on a bounded scale, and its top: the survey's 10 / 8 / 5, the platform's DSR 0–5.
+_SCALE_TOPS = {SATISFACTION_MIN: 10, DSR_MIN: 5}
 
 
 @dataclass(frozen=True)
@@ -51,12 +70,15 @@ def _check_number(what: str, value: object) -> float:
     return float(value)
 
 
-def _check_target(name: str, value: object) -> float:
+def check_target(name: str, value: object) -> float:
+    """A target's value, or ValueError saying why not (also what `kefu check-config` says)."""
+    _check_names("target", [name])
     target = _check_number(f"target {name}", value)
-    if name in _RATE_TARGETS and target > 1:
+    if name in RATE_TARGETS and target > 1:
         raise ValueError(f"target {name} is a fraction (0.05 = 5 %), got {target:g}")
-    if name == SATISFACTION_MIN and target > _SATISFACTION_TOP:
-        raise ValueError(f"target {name} is on the 0–{_SATISFACTION_TOP} scale, got {target:g}")
+    top = _SCALE_TOPS.get(name)
+    if top is not None and target > top:
+        raise ValueError(f"target {name} is on the 0–{top} scale, got {target:g}")
     return target
 
 
@@ -71,7 +93,7 @@ def check_targets(
         raw_target = targets.get(name)
         if raw_target is None:
             continue
-        target = _check_target(name, raw_target)
+        target = check_target(name, raw_target)
         raw_actual = actuals.get(name)
         if raw_actual is None:
             results.append(TargetResult(name=name, target=target, actual=None, met=None))

@@ -83,6 +83,23 @@ def test_file_from_kefu_config_then_local_config_toml(
         ('[telegram]\nmode = "webhook"\n', "[telegram]", "webhook_url"),
         ("[telegram]\nmessages_per_second = 1001\n", "[telegram] messages_per_second", "1000"),
         ("[telegram]\nmessages_per_second = 0\n", "[telegram] messages_per_second", "1"),
+        ("[targets]\ndsr_min = 48\n", "[targets] dsr_min", "0–5 scale"),
+        ("[targets]\nintervention_rate_max = 2\n", "[targets] intervention_rate_max", "fraction"),
+        (
+            "[targets]\nfirst_time_fix_rate_min = 90\n",
+            "[targets] first_time_fix_rate_min",
+            "fraction",
+        ),
+        ("[targets]\nrefund_hours_max = -1\n", "[targets] refund_hours_max", "non-negative"),
+        (
+            "[targets]\ninternal_complaints_max = -2\n",
+            "[targets] internal_complaints_max",
+            "non-negative",
+        ),
+        ("[targets]\nrefund_rate_max = 5\n", "[targets] refund_rate_max", "fraction"),
+        ("[scoring]\ncommission_rate = 3\n", "[scoring] commission_rate", "fraction of sales"),
+        ('[scoring]\nteam_bonus = "100.001"\n', "[scoring] team_bonus", "two decimals"),
+        ('[survey.texts.fr]\nquestion = "?"\n', "[survey] texts.fr", ""),
         ("[team\n", "config.toml", ""),
     ],
 )

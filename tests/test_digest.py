@@ -228,7 +228,16 @@ EXPECTED: dict[str, Any] = {
         "dispute_refund_rate": 0.0025,
         "quality_refunds": 1,
         "quality_refund_rate": 0.0025,
+        # Refund hours from receipt (no requested:): #2 72 h, #3 144 h, #6 7 d 7 h = 175 h.
+        "median_refund_hours": 144.0,
+        # #3's dispute refund (02-12) implies an intervention: 1 of 400 orders.
+        "interventions": 1,
+        "intervention_rate": 0.0025,
     },
+    # #2, #3 and #6 were first resolved in February, none reopened since.
+    "first_time_fix_rate": 1.0,
+    "internal_complaints": 0,
+    "dsr": None,
     "month": "2026-02",
     "currency": "CNY",
     "agents": [
@@ -243,6 +252,10 @@ EXPECTED: dict[str, Any] = {
             "total": ALEX_TOTAL,
             "max_total": 40,
             "pay": "891.67",
+            "first_time_fix_rate": 1.0,
+            "internal_complaints": 0,
+            "sales": "0.00",
+            "pay_parts": {"base": "891.67", "commission": "0.00", "bonus": "0.00"},
         },
         {
             "user_id": AGENT2.user_id,
@@ -255,6 +268,10 @@ EXPECTED: dict[str, Any] = {
             "total": 25.0,
             "max_total": 40,
             "pay": "625.00",
+            "first_time_fix_rate": 1.0,
+            "internal_complaints": 0,
+            "sales": "0.00",
+            "pay_parts": {"base": "625.00", "commission": "0.00", "bonus": "0.00"},
         },
     ],
     "targets": [
@@ -276,9 +293,17 @@ EXPECTED: dict[str, Any] = {
 
 CSV_ROWS = [
     list(monthly_report.CSV_HEADER),
-    ["Alex", "2001", "2", "9.00", "7.67", "9.00", "10.00", "35.67", "40", "891.67", "CNY", "no"],
-    ["Bo", "2002", "1", "5.00", "5.00", "10.00", "5.00", "25.00", "40", "625.00", "CNY", "no"],
-]
+    # agent user_id tickets satisfaction speed quality skill total max_total pay currency met
+    # first_time_fix_rate internal_complaints sales pay_base commission bonus
+    [
+        "Alex", "2001", "2", "9.00", "7.67", "9.00", "10.00", "35.67", "40", "891.67", "CNY",
+        "no", "1.00", "0", "0.00", "891.67", "0.00", "0.00",
+    ],
+    [
+        "Bo", "2002", "1", "5.00", "5.00", "10.00", "5.00", "25.00", "40", "625.00", "CNY",
+        "no", "1.00", "0", "0.00", "625.00", "0.00", "0.00",
+    ],
+]  # fmt: skip
 
 
 def approx(value: Any) -> Any:
@@ -564,7 +589,8 @@ async def test_on_demand_refusals_and_targets_all_met(db_url: str) -> None:
         assert "Monthly report · 2026-03" in (table.text or "")
         assert "✅ Every target with data is met." in (table.text or "")
         rows = list(csv.reader(io.StringIO((document.file_bytes or b"").decode("utf-8-sig"))))
-        assert [row[-1] for row in rows[1:]] == ["yes", "yes"]
+        met = rows[0].index("team_targets_met")
+        assert [row[met] for row in rows[1:]] == ["yes", "yes"]
     finally:
         await kefu.stop()
 
@@ -711,6 +737,11 @@ async def test_kefu_demo_runs_and_is_reproducible(
     assert await run_cli(["demo", "--out", str(tmp_path / "a"), "--seed", "7"]) == 0
     first = capsys.readouterr().out
     assert "Daily digest · 2026-04-01" in first and "Scoreboard · 2026-03" in first
+    # The rest of the shop figures and the complete pay sheet are in it too.
+    for figure in ("Refund time, median:", "Platform interventions:", "First-time fix:"):
+        assert figure in first, figure
+    assert "Internal complaints:" in first and "DSR (2026-03-29): description" in first
+    assert " + commission " in first and " + bonus " in first
     chart = tmp_path / "a" / "kefu-digest-2026-04-01.png"
     assert chart.read_bytes().startswith(PNG)
     assert f"chart:    {chart}" in first

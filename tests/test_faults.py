@@ -660,6 +660,10 @@ def test_kill_9_mid_burst_loses_nothing_acknowledged_and_repeats_nothing(
         by_number = {t.id: t.description for t in tickets}
         assert set(acked) <= set(by_number), "an acknowledged ticket is missing"
         assert acked_before_crash < len(acked), log.read_text()
+        # The inbox: a redelivered update was handled (by either run), never skipped as
+        # "already handled" because the first run had claimed it before dying.
+        logged = {update_of[int(d.split()[1])] for d in descriptions if d.startswith("burst")}
+        assert (redelivered & set(update_of.values())) <= logged, "a redelivered update was lost"
 
         to_customer = texts_to(telegram, customer_chat)
         assert len(to_customer) == 3, to_customer  # linked, the question, one reminder

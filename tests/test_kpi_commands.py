@@ -92,7 +92,7 @@ async def test_bad_input_gets_a_clear_answer_and_changes_nothing(kefu: Kefu) -> 
         (AGENT, "/refund 1 abc"): "is not an amount",
         (AGENT, "/refund 99 5"): "There is no ticket #99",
         (AGENT, "/refund x 5"): "is not a ticket number",
-        (AGENT, "/refund 1 5 maybe"): "only “dispute” may follow",
+        (AGENT, "/refund 1 5 maybe"): "only “dispute” (the platform intervened) and requested:",
         (AGENT, "/refund 1"): "/refund N amount",
         (AGENT, "/refund 1 99999999999"): "too large",
         (AGENT, "/orders 2026-02-30 5"): "is not a date",
@@ -170,6 +170,9 @@ async def test_score_shows_indicators_total_and_pay(kefu: Kefu) -> None:
         "Total: — / 40\n"
         "Pay: —\n"
         "Tickets resolved: 0\n"
+        "First-time fix: —\n"
+        "Internal complaints: 0\n"
+        "Repeat sales: 0.00 CNY\n"
         "No indicator has data yet, so there is no total."
     )
     await log_ticket(kefu)
@@ -185,7 +188,11 @@ async def test_score_shows_indicators_total_and_pay(kefu: Kefu) -> None:
         "Skill: 8 (weight 10)\n"
         "Total: 37.33 / 40\n"
         "Pay: 933.33 CNY\n"
-        "Tickets resolved: 1"
+        "    base 933.33 + commission 0.00 + team bonus 0.00\n"
+        "Tickets resolved: 1\n"
+        "First-time fix: 100.00%\n"
+        "Internal complaints: 0\n"
+        "Repeat sales: 0.00 CNY"
     )
     await kefu.say(AGENT2, "/help")
     managers_view = await text_of(kefu, MANAGER, f"/score {month} @alex_agent")

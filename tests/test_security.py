@@ -28,7 +28,7 @@ from bot import clock
 from bot.app import build_application
 from bot.i18n import SUPPORTED, translations
 from bot.models import Survey, Ticket
-from bot.services import orders, ratings, refunds
+from bot.services import dsr, orders, ratings, refunds, sales
 from bot.services.errors import KefuError
 from handlers import parse
 from tests.fakebot import FakeBotApiServer, FakeTelegram, SentMessage
@@ -98,6 +98,11 @@ README: dict[str, tuple[str, bool]] = {
     "quality": (MANAGERS, True),
     "digest": (MANAGERS, True),
     "report": (MANAGERS, True),
+    "intervened": (AGENTS, True),
+    "sale": (AGENTS, True),
+    "dsr": (MANAGERS, True),
+    "complaint": (MANAGERS, True),
+    "export": (MANAGERS, True),
     # The team is configured, so no set-up code is outstanding: refused to all.
     "setup": (NOBODY, False),
 }
@@ -124,10 +129,15 @@ ARGS: dict[str, str] = {
     "digest": "",
     "report": "",
     "setup": "ABCD-1234-EF56",
+    "intervened": "1",
+    "sale": "1 99.50",
+    "dsr": "{yesterday} 4.85 4.80 4.78",
+    "complaint": "1 kept the customer waiting",
+    "export": "",
 }
 # Allowed, these must leave a mark in the database; every other command must not.
 WRITES = {"ticket", "note", "assign", "resolve", "reopen", "agent", "refund", "orders"}
-WRITES |= {"skill", "quality"}
+WRITES |= {"skill", "quality", "intervened", "sale", "dsr", "complaint"}
 
 # Every refusal the guard and the services give, as read in English and in Chinese.
 REFUSAL_MSGIDS = (
@@ -496,6 +506,12 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "skill rating": ratings.parse_skill,
     "quality score": ratings.parse_quality,
     "month": parse.month,
+    "requested time": lambda text: parse.moment(text, TZ, key="requested"),
+    "DSR score": dsr.parse_score,
+    "sales CSV": lambda text: sales.parse_csv(text, today=date(2026, 3, 1)),
+    "sales CSV row": lambda text: sales.parse_csv(
+        f"date,agent,amount,order\n{text}", today=date(2026, 3, 1)
+    ),
 }
 
 

@@ -264,6 +264,45 @@ async def test_refusals_speak_the_pressers_language(kefu: Kefu) -> None:
     assert kefu.last_answer() == "您已评价过，谢谢！"
 
 
+async def test_the_team_words_the_survey_per_language(db_url: str) -> None:
+    """[survey.texts.<language>] replaces the question and the labels it sets, in that
+    language only; the rest keeps the defaults, and an answer still counts as its rating."""
+    own = {
+        "zh_CN": {
+            "question": "这次售后您打几分？",
+            "very_satisfied": "超赞",
+            "dissatisfied": "不行 <差>",
+        },
+    }
+    kefu = await Kefu(settings_for(db_url, survey={**QUICK, "texts": own})).start()
+    try:
+        zh = await resolved_with_survey(kefu, CUSTOMER, "Parcel arrived broken")
+        assert (zh.text or "").endswith("已处理完毕。\n这次售后您打几分？")
+        assert labels(zh) == ["超赞", "满意", "不行 <差>"]
+        en = await resolved_with_survey(kefu, CUSTOMER_EN, "Wrong colour sent")
+        assert (en.text or "").endswith("How satisfied are you with our service?")
+        assert labels(en) == EN_LABELS
+        # The reminder asks the team's question too.
+        clock.advance(timedelta(seconds=11))
+        reminders = {m.chat_id: m for m in await sweep_and_deliver(kefu)}
+        assert (reminders[CUSTOMER.user_id].text or "").endswith(
+            "\n这次售后您打几分？点一下按钮即可。"
+        )
+        assert labels(reminders[CUSTOMER.user_id]) == ["超赞", "满意", "不行 <差>"]
+        await kefu.press_label(CUSTOMER, zh, "不行 <差>")
+        first = (await surveys(kefu))[0]
+        assert first.rating == 5
+    finally:
+        await kefu.stop()
+
+
+def test_survey_texts_are_checked_by_check_config() -> None:
+    with pytest.raises(ValueError, match="fr"):
+        settings_for("sqlite+aiosqlite:///x.db", survey={"texts": {"fr": {"question": "?"}}})
+    with pytest.raises(ValueError, match="very_satisfied"):
+        settings_for("sqlite+aiosqlite:///x.db", survey={"texts": {"en": {"very_satisfied": ""}}})
+
+
 # ---------------------------------------------------------------- reminder and expiry
 
 

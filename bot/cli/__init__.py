@@ -67,6 +67,15 @@ def cmd_import_orders(args: argparse.Namespace) -> int:
     return import_orders_file(_settings(args), Path(args.file))
 
 
+def cmd_import_sales(args: argparse.Namespace) -> int:
+    """Import repeat sales for commission from a CSV date,agent,amount[,order] (all or none)."""
+    from pathlib import Path
+
+    from bot.cli.orders import import_sales_file
+
+    return import_sales_file(_settings(args), Path(args.file))
+
+
 def cmd_digest(args: argparse.Namespace) -> int:
     """Print the daily digest from the database, as text or --json (no Telegram needed)."""
     from bot.cli.offline import print_digest
@@ -79,6 +88,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bot.cli.offline import print_report
 
     return print_report(_settings(args), month=args.month, csv_path=args.csv)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one CSV row per ticket touched in a month, with every field and timing."""
+    from bot.cli.offline import write_export
+
+    return write_export(_settings(args), month=args.month, csv_path=args.csv)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -134,6 +150,9 @@ def parser() -> argparse.ArgumentParser:
     orders = commands.add_parser("import-orders", help=cmd_import_orders.__doc__, parents=config)
     orders.add_argument("file", metavar="FILE.csv")
     orders.set_defaults(func=cmd_import_orders)
+    sales = commands.add_parser("import-sales", help=cmd_import_sales.__doc__, parents=config)
+    sales.add_argument("file", metavar="FILE.csv")
+    sales.set_defaults(func=cmd_import_sales)
     digest = commands.add_parser("digest", help=cmd_digest.__doc__, parents=config)
     digest.add_argument("--date", metavar="YYYY-MM-DD", help="digest day (default: today)")
     digest.add_argument("--json", action="store_true", help="JSON for scripts")
@@ -142,6 +161,10 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--month", metavar="YYYY-MM", help="default: yesterday's month")
     report.add_argument("--csv", metavar="FILE", help="also write the pay sheet as CSV")
     report.set_defaults(func=cmd_report)
+    export = commands.add_parser("export", help=cmd_export.__doc__)
+    export.add_argument("--month", metavar="YYYY-MM", required=True)
+    export.add_argument("--csv", metavar="FILE", required=True, help="where to write the CSV")
+    export.set_defaults(func=cmd_export)
     demo = commands.add_parser("demo", help=cmd_demo.__doc__)
     demo.add_argument("--out", metavar="DIR", help="where to write (default: a new temp dir)")
     demo.add_argument("--seed", type=int, default=2026, help="same seed, same month")

@@ -2,7 +2,9 @@
 
 It fills a fresh SQLite database through the real services — tickets logged, customers
 linked, resolutions with the agent's quality call, surveys delivered and answered, a few
-reopens, refunds (some with the platform stepping in), daily orders and skill ratings — with
+reopens, refunds (some with the platform stepping in, some with the customer's request time),
+platform interventions, repeat sales for commission, DSR entries, internal complaints, daily
+orders and skill ratings — with
 every event at a controlled time (`bot.clock`), from a seeded random generator, so the same
 seed gives the same month. Then it prints the digest of the first day after that month and
 draws its chart. Telegram is not involved: queued messages are marked delivered as a
@@ -26,12 +28,24 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import use_language
 from bot.models import Category
+from bot.services import (
+    complaints,
+    dsr,
+    interventions,
+    orders,
+    ratings,
+    refunds,
+    sales,
+    surveys,
+    team,
+    tickets,
+)
 from bot.services import digest as digests
-from bot.services import orders, ratings, refunds, surveys, team, tickets
 from bot.services.digest import Digest
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket
 from handlers.chart_process import ChartWorker
+from scoring.figures import Dsr
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONTH = date(2026, 3, 1)
@@ -65,7 +79,20 @@ TARGETS = {
     # looks like ("team bonus at risk").
     "satisfaction_min": 9.0,
     "open_over_5d_max": 2,
+    "refund_hours_max": 72,
+    "intervention_rate_max": 0.01,
+    "dsr_min": 4.7,
+    "internal_complaints_max": 2,
+    "first_time_fix_rate_min": 0.9,
 }
+# Seed ⑶'s pay: 千分之三 commission on repeat sales, and a team bonus the targets decide.
+SCORING = {"commission_rate": Decimal("0.003"), "team_bonus": Decimal("300")}
+# The shop's DSR as the platform showed it on three days of the month.
+DSR = (
+    (date(2026, 3, 1), "4.82", "4.86", "4.75"),
+    (date(2026, 3, 15), "4.84", "4.85", "4.71"),
+    (date(2026, 3, 29), "4.85", "4.83", "4.69"),
+)
 
 
 @dataclass(frozen=True)
@@ -86,6 +113,7 @@ def demo_settings(database: Path, language: str = "en") -> Settings:
             "language": language,
         },
         targets=TARGETS,
+        scoring=SCORING,
     )
 
 
@@ -97,6 +125,9 @@ class _Month:
 
     def __init__(self, db: Database, settings: Settings, seed: int) -> None:
         self.db, self.settings, self.rng = db, settings, random.Random(seed)
+        # The rest of the shop figures draw from their own generator, so adding them left the
+        # month's tickets, surveys and refunds as they were.
+        self.more = random.Random(seed + 2)
         self.events: list[Event] = []
         self.order = 0
         # ticket number → its survey, once the question was "delivered"
@@ -158,6 +189,9 @@ class _Month:
         if rng.random() < 0.12:
             amount = Decimal(rng.choice((29, 59, 89, 129, 199, 399))).quantize(Decimal("0.01"))
             dispute = rng.random() < 0.1
+            # When the customer asked, if the agent noted it (else the receipt counts).
+            asked = received + timedelta(hours=self.more.uniform(0, 24))
+            requested = min(asked, resolved) if self.more.random() < 0.5 else None
 
             async def refund() -> None:
                 await refunds.record(
@@ -167,9 +201,48 @@ class _Month:
                     amount=amount,
                     dispute=dispute,
                     tz=TZ,
+                    requested_at=requested,
                 )
 
             self.at(resolved + timedelta(minutes=30), refund)
+        self.plan_more(number, agent, logged, resolved)
+
+    def plan_more(self, number: int, agent: SeenUser, logged: datetime, resolved: datetime) -> None:
+        """The platform stepping in, a repeat purchase, an internal complaint — now and then."""
+        more = self.more
+        if more.random() < 0.03:
+            self.at(
+                logged + timedelta(hours=1),
+                lambda: self._done(
+                    interventions.record(self.db, number=number, actor_id=agent.user_id, tz=TZ)
+                ),
+            )
+        if more.random() < 0.15:
+            amount = Decimal(more.choice(("59.00", "99.90", "199.00", "349.50")))
+            self.at(
+                resolved + timedelta(days=2),
+                lambda: self._done(
+                    sales.record(
+                        self.db, number=number, actor_id=agent.user_id, amount=amount, tz=TZ
+                    )
+                ),
+            )
+        if more.random() < 0.02:
+            self.at(
+                resolved + timedelta(hours=1),
+                lambda: self._done(
+                    complaints.record(
+                        self.db,
+                        number=number,
+                        actor_id=MANAGER.user_id,
+                        text="Kept the customer waiting without an answer",
+                    )
+                ),
+            )
+
+    @staticmethod
+    async def _done(work: Awaitable[object]) -> None:
+        await work
 
     async def resolve(self, number: int, agent: SeenUser, root: bool) -> None:
         await tickets.resolve(self.db, number, actor_id=agent.user_id, root_cause_found=root)
@@ -233,6 +306,14 @@ async def build_month(db: Database, settings: Settings, seed: int) -> Digest:
             db, actor_id=MANAGER.user_id, agent_id=agent.user_id, rating=SKILLS[agent.user_id]
         )
     month = _Month(db, settings, seed)
+    for day, description, service, logistics in DSR:
+        scores = Dsr(Decimal(description), Decimal(service), Decimal(logistics))
+        month.at(
+            month.local(day, 10),
+            lambda day=day, scores=scores: month._done(
+                dsr.record(db, day=day, scores=scores, actor_id=MANAGER.user_id, tz=TZ)
+            ),
+        )
     number, day = 1, MONTH
     while day < DIGEST_DAY:
         number = month.plan_day(day, number)

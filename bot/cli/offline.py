@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.i18n import _, use_language
 from bot.services import digest as digests
-from bot.services import monthly_report
+from bot.services import export, monthly_report
 from bot.services.errors import KefuError
 from handlers import parse
 
@@ -74,6 +74,24 @@ def print_digest(settings: Settings, *, day: str | None, as_json: bool) -> int:
             from handlers import digest_render
 
             print(digest_render.plain(digest_render.digest_text(found, limit=NO_LIMIT)))
+        return 0
+
+    return _guarded(settings, action)
+
+
+def write_export(settings: Settings, *, month: str, csv_path: str) -> int:
+    """Write the per-ticket CSV of `month` to `csv_path` and say how many tickets it holds."""
+
+    def action() -> int:
+        target = parse.month(month)
+        found = _run(
+            settings, lambda db: export.tickets_of_month(db, month=target, tz=settings.team.tz)
+        )
+        Path(csv_path).write_bytes(found.csv_bytes())
+        print(
+            _("%(count)s tickets touched in %(month)s written to %(file)s.")
+            % {"count": len(found.rows), "month": target.strftime("%Y-%m"), "file": csv_path}
+        )
         return 0
 
     return _guarded(settings, action)

@@ -80,8 +80,9 @@ def sync(*, check: bool = False) -> list[str]:
             version=source.version,
             last_translator=source.last_translator,
             language_team="zh_TW <LL@li.org>",
-            creation_date=source.creation_date,
-            revision_date=source.revision_date,
+            # Kept from the existing file, so a run that adds nothing changes nothing.
+            creation_date=(existing if target_path.exists() else source).creation_date,
+            revision_date=(existing if target_path.exists() else source).revision_date,
             fuzzy=False,
         )
         for message in source:

@@ -29,11 +29,13 @@ from bot.config import Settings
 from bot.db import Database
 from bot.i18n import N_
 from bot.models import Outbox
-from bot.services import orders, scoreboard, shop_figures, team
+from bot.services import more_shop_figures, orders, scoreboard, shop_figures, team
+from bot.services.dsr import DsrLatest
 from bot.services.errors import InvalidInput
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
 from scoring import RefundFigures, TargetResult, bonus_at_risk, day_start_utc, local_day
+from scoring.figures import dsr_change
 from scoring.months import month_period_utc, month_start
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,54 @@ Cause = Annotated[
 
 
 @dataclass(frozen=True)
+class RefundTimes:
+    """The refund window's refund time and interventions (written in the JSON's `refunds`)."""
+
+    median_refund_hours: float | None = None
+    interventions: int = 0
+    intervention_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class DsrMove:
+    """How each DSR score moved since the entry before the latest."""
+
+    description: float
+    service: float
+    logistics: float
+
+
+@dataclass(frozen=True)
+class DsrLine:
+    """The latest DSR entry up to the digest's day, as the JSON writes it."""
+
+    day: Annotated[date, Field(alias="date")]
+    description: float
+    service: float
+    logistics: float
+    change: DsrMove | None
+
+
+def dsr_line(latest: DsrLatest | None) -> DsrLine | None:
+    if latest is None:
+        return None
+    scores, change = latest.scores, dsr_change(latest.scores, latest.previous)
+    return DsrLine(
+        day=latest.day,
+        description=float(scores.description),
+        service=float(scores.service),
+        logistics=float(scores.logistics),
+        change=None
+        if change is None
+        else DsrMove(
+            description=float(change.description),
+            service=float(change.service),
+            logistics=float(change.logistics),
+        ),
+    )
+
+
+@dataclass(frozen=True)
 class Digest:
     """One day's digest; its fields (with their aliases) are the JSON snapshot's schema."""
 
@@ -103,6 +153,11 @@ class Digest:
     targets: tuple[TargetResult, ...]
     causes: Annotated[tuple[Cause, ...], Field(alias="top_causes")]
     series: tuple[DayPoint, ...]
+    # The rest of the shop figures (defaults: a snapshot queued before they existed).
+    refund_times: RefundTimes = RefundTimes()
+    first_time_fix_rate: float | None = None  # team, month to date
+    internal_complaints: int = 0  # team, month to date
+    dsr: DsrLine | None = None
     # Set when the digest covers a day not over yet (tomorrow's digest: today so far): when
     # the figures were taken, in the team's zone. None for a whole day.
     partial_as_of: datetime | None = None
@@ -124,14 +179,25 @@ class Digest:
         # Two places where the snapshot's layout is not the fields': the month's average sits
         # with the other survey figures, and the derived bonus flag is written for readers.
         data["surveys"]["month_average"] = data.pop("month_satisfaction")
+        data["refunds"].update(data.pop("refund_times"))
         data["bonus_at_risk"] = self.bonus_at_risk
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Digest:
         """The inverse of `to_json`: how a queued snapshot is rendered at send time."""
-        fields = {**data, "month_satisfaction": data["surveys"]["month_average"]}
+        refunds = dict(data["refunds"])
+        times = {name: refunds.pop(name) for name in _REFUND_TIMES if name in refunds}
+        fields = {
+            **data,
+            "month_satisfaction": data["surveys"]["month_average"],
+            "refunds": refunds,
+            "refund_times": times,
+        }
         return _SCHEMA.validate_python(fields)
+
+
+_REFUND_TIMES = ("median_refund_hours", "interventions", "intervention_rate")
 
 
 _SCHEMA = TypeAdapter(Digest)
@@ -181,6 +247,12 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     causes = await shop_figures.top_causes(db, start=period[0], end=period[1])
     series = await shop_figures.daily_series(db, day=day, tz=tz, days=SERIES_DAYS)
     satisfaction = await shop_figures.team_satisfaction(db, start=period[0], end=period[1])
+    more = await more_shop_figures.gather(
+        db, month=month, tz=tz, window=window, orders=refunds.orders, dsr_day=yesterday
+    )
+    targets = shop_figures.team_targets(
+        settings.targets, refunds, satisfaction, counts.open_over_5d, more
+    )
     return Digest(
         day=day,
         refund_window=window,
@@ -196,12 +268,20 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         refunds=refunds,
         month=month,
         currency=settings.scoring.currency,
-        agents=scoreboard.agent_lines(scores),
-        targets=shop_figures.team_targets(
-            settings.targets, refunds, satisfaction, counts.open_over_5d
+        agents=scoreboard.agent_lines(
+            scores, more, settings.scoring, bonus_forfeited=bonus_at_risk(targets)
         ),
+        targets=targets,
         causes=tuple((str(name), int(count)) for name, count in causes),
         series=tuple(series),
+        refund_times=RefundTimes(
+            median_refund_hours=more.median_refund_hours,
+            interventions=more.interventions,
+            intervention_rate=more.intervention_rate,
+        ),
+        first_time_fix_rate=more.first_time_fix.rate,
+        internal_complaints=more.internal_complaints,
+        dsr=dsr_line(more.dsr),
         partial_as_of=partial_as_of,
     )
 

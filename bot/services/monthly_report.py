@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from bot import clock
 from bot.config import Settings
 from bot.db import Database
-from bot.services import scoreboard, shop_figures
+from bot.services import more_shop_figures, scoreboard, shop_figures
 from bot.services.scoreboard import AgentLine
 from scoring import TargetResult, bonus_at_risk, local_day
 from scoring.months import month_period_utc, month_start, next_month
@@ -64,6 +64,18 @@ class MonthlyReport:
                     "" if agent.pay is None else str(agent.pay),
                     self.currency,
                     met,
+                    _cell(agent.first_time_fix_rate),
+                    agent.internal_complaints,
+                    str(agent.sales),
+                    *(
+                        ("", "", "")
+                        if agent.pay_parts is None
+                        else (
+                            str(agent.pay_parts.base),
+                            str(agent.pay_parts.commission),
+                            str(agent.pay_parts.bonus),
+                        )
+                    ),
                 ]
             )
         return buffer.getvalue().encode("utf-8-sig")
@@ -86,6 +98,12 @@ CSV_HEADER = (
     "pay",
     "currency",
     "team_targets_met",
+    "first_time_fix_rate",
+    "internal_complaints",
+    "sales",
+    "pay_base",
+    "commission",
+    "bonus",
 )
 
 
@@ -93,14 +111,22 @@ def _cell(value: float | None) -> str:
     return "" if value is None else f"{value:.2f}"
 
 
-async def build_report(db: Database, settings: Settings, month: date) -> MonthlyReport:
-    """The month's scoreboard and pay, with the team targets as at the month's end (or today)."""
+async def build_report(
+    db: Database, settings: Settings, month: date, *, agent_id: int | None = None
+) -> MonthlyReport:
+    """The month's scoreboard and pay, with the team targets as at the month's end (or today).
+
+    With `agent_id`, only that person's row (as `/score` shows it); the targets, and so the
+    bonus, are the team's all the same.
+    """
     tz = settings.team.tz
     month = month_start(month)
     # The scoreboard refuses a month that has not started, with a message the user can read.
-    scores = await scoreboard.scoreboard(db, month=month, scoring=settings.scoring, tz=tz)
+    scores = await scoreboard.scoreboard(
+        db, month=month, scoring=settings.scoring, tz=tz, agent_id=agent_id
+    )
     as_of = min(next_month(month), local_day(clock.now(), tz))
-    _window, refunds = await shop_figures.refund_figures(db, day=as_of, tz=tz)
+    window, refunds = await shop_figures.refund_figures(db, day=as_of, tz=tz)
     counts = await shop_figures.ticket_counts(
         db,
         day=as_of,
@@ -111,12 +137,24 @@ async def build_report(db: Database, settings: Settings, month: date) -> Monthly
     )
     start, end = month_period_utc(month, tz, clock.now())
     satisfaction = await shop_figures.team_satisfaction(db, start=start, end=end)
+    # The DSR as the month ended: its last day, or yesterday while it is in progress.
+    more = await more_shop_figures.gather(
+        db,
+        month=month,
+        tz=tz,
+        window=window,
+        orders=refunds.orders,
+        dsr_day=as_of - timedelta(days=1),
+    )
+    targets = shop_figures.team_targets(
+        settings.targets, refunds, satisfaction, counts.open_over_5d, more
+    )
     return MonthlyReport(
         month=month,
         as_of=as_of,
-        agents=scoreboard.agent_lines(scores),
-        targets=shop_figures.team_targets(
-            settings.targets, refunds, satisfaction, counts.open_over_5d
+        agents=scoreboard.agent_lines(
+            scores, more, settings.scoring, bonus_forfeited=bonus_at_risk(targets)
         ),
+        targets=targets,
         currency=settings.scoring.currency,
     )

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlmodel import col, select
@@ -17,7 +14,8 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.models import DailyOrders
 from bot.services.access import require_member
-from bot.services.errors import InvalidInput, KefuError
+from bot.services.csv_import import read_rows
+from bot.services.errors import InvalidInput
 from bot.services.sql import insert_if_missing
 from scoring import local_day
 
@@ -32,23 +30,6 @@ class OrdersChange:
     day: date
     orders: int
     previous: int | None
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Why one line of an import was refused; `message` is a msgid with `params`."""
-
-    line: int
-    message: str
-    params: dict[str, Any] = field(default_factory=dict)
-
-
-class ImportRejected(KefuError):
-    """At least one row is bad, so nothing was imported."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(N_("Nothing was imported: %(count)s problem(s)."), count=len(problems))
-        self.problems = problems
 
 
 @dataclass(frozen=True)
@@ -120,51 +101,22 @@ async def set_day(
         return OrdersChange(day=day, orders=orders, previous=previous)
 
 
-def _check_row(
-    line: int, cells: list[str], today: date, seen: dict[date, int]
-) -> tuple[date, int] | Problem:
-    if len(cells) != 2:
-        return Problem(
-            line, N_("Expected 2 columns (date,orders), found %(count)s."), {"count": len(cells)}
-        )
-    try:
+def parse_csv(text: str, *, today: date) -> dict[date, int]:
+    """Every row of a `date,orders` CSV, or ImportRejected listing each bad row."""
+    seen: dict[date, int] = {}
+
+    def check(line: int, cells: list[str]) -> tuple[date, int]:
         day = parse_day(cells[0])
         check_not_future(day, today)
         count = parse_count(cells[1])
-    except InvalidInput as bad:
-        return Problem(line, bad.message, bad.params)
-    if day in seen:
-        return Problem(
-            line, N_("%(day)s is already on line %(line)s."), {"day": str(day), "line": seen[day]}
-        )
-    seen[day] = line
-    return day, count
+        if day in seen:
+            raise InvalidInput(
+                N_("%(day)s is already on line %(line)s."), day=str(day), line=seen[day]
+            )
+        seen[day] = line
+        return day, count
 
-
-def parse_csv(text: str, *, today: date) -> dict[date, int]:
-    """Every row of a `date,orders` CSV, or ImportRejected listing each bad row."""
-    # newline="" as the csv module asks: otherwise a lone "\r" (old Mac / Excel line ends)
-    # makes the reader raise instead of reading the next row.
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    header = next(reader, None)
-    if header is None or [cell.strip().lower() for cell in header] != ["date", "orders"]:
-        raise ImportRejected([Problem(1, N_("The first line must be the header date,orders."))])
-    rows: dict[date, int] = {}
-    seen: dict[date, int] = {}
-    problems: list[Problem] = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line, e.g. at the end of the file
-        checked = _check_row(reader.line_num, cells, today, seen)
-        if isinstance(checked, Problem):
-            problems.append(checked)
-        else:
-            rows[checked[0]] = checked[1]
-    if problems:
-        raise ImportRejected(problems)
-    if not rows:
-        raise ImportRejected([Problem(1, N_("The file has no rows after the header."))])
-    return rows
+    return dict(read_rows(text, headers=[("date", "orders")], check=check))
 
 
 async def import_csv(db: Database, text: str, *, tz: ZoneInfo) -> ImportSummary:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ class RefundRecord:
     amount: Decimal
     dispute: bool
     day: date  # the team-local day it counts on
+    requested_at: datetime | None = None  # when the customer asked, if `requested:` said
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ def parse_amount(text: str) -> Decimal:
             N_("“%(text)s” is not an amount; write it like 25 or 25.90."), text=text[:40]
         )
     if text.startswith("-"):
-        raise InvalidInput(N_("A refund amount cannot be negative."))
+        raise InvalidInput(N_("An amount cannot be negative."))
     if match.group(1) is not None and len(match.group(1)) > 2:
         raise InvalidInput(
             N_("“%(text)s” has more than two decimals; amounts are in cents at most."), text=text
@@ -59,21 +60,40 @@ def parse_amount(text: str) -> Decimal:
 
 def _record(ticket_id: int, refund: Refund) -> RefundRecord:
     return RefundRecord(
-        number=ticket_id, amount=refund.amount, dispute=refund.dispute, day=refund.day
+        number=ticket_id,
+        amount=refund.amount,
+        dispute=refund.dispute,
+        day=refund.day,
+        requested_at=refund.requested_at,
     )
 
 
+def check_amount(amount: Decimal) -> None:
+    """Money as the database keeps it: 0 or more, whole cents, within NUMERIC(12, 2)."""
+    if amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
+        raise InvalidInput(N_("An amount must be 0 or more, with at most two decimals."))
+
+
 async def record(
-    db: Database, *, number: int, actor_id: int, amount: Decimal, dispute: bool, tz: ZoneInfo
+    db: Database,
+    *,
+    number: int,
+    actor_id: int,
+    amount: Decimal,
+    dispute: bool,
+    tz: ZoneInfo,
+    requested_at: datetime | None = None,
 ) -> RefundChange:
     """Record (or correct) the refund on ticket #number.
 
     A correction keeps the day the refund was first recorded: the refund succeeded once, and
-    fixing its amount or dispute flag must not move it to another day's figures.
+    fixing its amount or dispute flag must not move it to another day's figures. It replaces
+    the request time too: without `requested:` the refund time counts from receipt.
     """
-    if amount < 0 or amount > MAX_AMOUNT or amount != amount.quantize(Decimal("0.01")):
-        raise InvalidInput(N_("A refund amount must be 0 or more, with at most two decimals."))
+    check_amount(amount)
     now = clock.now()
+    if requested_at is not None and requested_at > now:
+        raise InvalidInput(N_("The refund request time cannot be in the future."))
     async with db.transaction() as session:
         await require_member(session, actor_id)
         ticket = await load_ticket(session, number)
@@ -88,6 +108,7 @@ async def record(
             session.add(existing)
         existing.amount = amount
         existing.dispute = dispute
+        existing.requested_at = requested_at
         existing.recorded_by = actor_id
         detail = f"{amount} dispute" if dispute else str(amount)
         assert ticket.id is not None

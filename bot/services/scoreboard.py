@@ -1,5 +1,8 @@
 """The scoreboard: each agent's four indicators, total and pay for a month, counted in the database.
 
+`agent_lines` adds what the month's shop figures and targets decide: first-time fix, internal
+complaints, sales, and the complete pay (base part + commission + team bonus).
+
 Every query filters on an indexed date range and groups in SQL; Python only sees one row per
 agent and score band, and `scoring/` turns those counts into means, totals and pay. Month
 boundaries are team-local midnights converted to UTC (`scoring.months`), so the SQL compares
@@ -26,13 +29,16 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.models import Person, Role, SkillRating, Survey, Ticket
 from bot.services.errors import InvalidInput
+from bot.services.more_shop_figures import MoreShopFigures
 from bot.services.sql import unresolved_at, within_hours
 from scoring import (
     SPEED_FAST_HOURS,
     SPEED_SLOW_HOURS,
     Indicators,
+    base_part,
     mean_from_counts,
-    pay_for,
+    pay_sheet,
+    to_cent,
     total_score,
 )
 from scoring.months import month_period_utc
@@ -46,7 +52,17 @@ class AgentScore:
     indicators: Indicators
     total: float | None
     max_total: int
-    pay: Decimal | None
+    pay: Decimal | None  # the base part, to the cent
+    base: Decimal | None = None  # the base part, exact: what the complete pay sheet adds up
+
+
+@dataclass(frozen=True)
+class PayParts:
+    """The parts of an agent's pay, to the cent; they add up to the pay."""
+
+    base: Decimal
+    commission: Decimal
+    bonus: Decimal
 
 
 # `AgentScore` flattened: the digest's JSON snapshot, the pay sheet and the chat lines list the
@@ -62,25 +78,56 @@ class AgentLine:
     skill: float | None
     total: float | None
     max_total: int
-    pay: Decimal | None
+    pay: Decimal | None  # the complete pay: pay_parts added up
+    # The rest of the shop figures and the pay sheet (defaults: a snapshot queued before them).
+    first_time_fix_rate: float | None = None
+    internal_complaints: int = 0
+    sales: Decimal = Decimal("0.00")
+    pay_parts: PayParts | None = None
 
 
-def agent_lines(scores: list[AgentScore]) -> tuple[AgentLine, ...]:
-    return tuple(
-        AgentLine(
-            user_id=score.user_id,
-            name=score.name,
-            tickets=score.tickets,
-            satisfaction=score.indicators.satisfaction,
-            speed=score.indicators.speed,
-            quality=score.indicators.quality,
-            skill=score.indicators.skill,
-            total=score.total,
-            max_total=score.max_total,
-            pay=score.pay,
+def agent_lines(
+    scores: list[AgentScore],
+    more: MoreShopFigures,
+    scoring: ScoringSettings,
+    *,
+    bonus_forfeited: bool,
+) -> tuple[AgentLine, ...]:
+    """The scoreboard with each agent's first-time fix, complaints, sales and complete pay:
+    base part + commission on their sales + the team bonus, which one missed target forfeits
+    for everyone (`scoring.pay.pay_sheet`)."""
+    lines = []
+    for score in scores:
+        sales = more.agent_sales.get(score.user_id, Decimal("0.00"))
+        sheet = pay_sheet(
+            base=score.base,
+            sales=sales,
+            commission_rate=scoring.commission_rate,
+            team_bonus=scoring.team_bonus,
+            bonus_forfeited=bonus_forfeited,
         )
-        for score in scores
-    )
+        fix = more.agent_first_time_fix.get(score.user_id)
+        lines.append(
+            AgentLine(
+                user_id=score.user_id,
+                name=score.name,
+                tickets=score.tickets,
+                satisfaction=score.indicators.satisfaction,
+                speed=score.indicators.speed,
+                quality=score.indicators.quality,
+                skill=score.indicators.skill,
+                total=score.total,
+                max_total=score.max_total,
+                pay=None if sheet is None else sheet.pay,
+                first_time_fix_rate=None if fix is None else fix.rate,
+                internal_complaints=more.agent_complaints.get(score.user_id, 0),
+                sales=sales,
+                pay_parts=None
+                if sheet is None
+                else PayParts(base=sheet.base, commission=sheet.commission, bonus=sheet.bonus),
+            )
+        )
+    return tuple(lines)
 
 
 # --- scoreboard ----------------------------------------------------------------------------
@@ -278,7 +325,7 @@ async def scoreboard(
             skill=float(skills[user_id]) if user_id in skills else None,
         )
         total = total_score(indicators, weights)
-        pay = pay_for(
+        base = base_part(
             scoring.pay_scheme,
             total=total,
             max_total=weights.max_total,
@@ -293,7 +340,8 @@ async def scoreboard(
                 indicators=indicators,
                 total=total,
                 max_total=weights.max_total,
-                pay=pay,
+                pay=None if base is None else to_cent(base),
+                base=base,
             )
         )
     scores.sort(key=lambda s: (s.total is None, -(s.total or 0.0), s.name, s.user_id))

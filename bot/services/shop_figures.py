@@ -24,6 +24,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot.config import TargetSettings
 from bot.db import Database
 from bot.models import Category, DailyOrders, Person, Refund, Survey, Ticket
+from bot.services.more_shop_figures import MoreShopFigures
 from bot.services.sql import unresolved_at
 from scoring import (
     DISPUTE_REFUND_RATE_MAX,
@@ -39,6 +40,13 @@ from scoring import (
     refund_window,
 )
 from scoring import refund_figures as figures_from_counts
+from scoring.targets import (
+    DSR_MIN,
+    FIRST_TIME_FIX_RATE_MIN,
+    INTERNAL_COMPLAINTS_MAX,
+    INTERVENTION_RATE_MAX,
+    REFUND_HOURS_MAX,
+)
 
 # The digest's "open over 3 days / over 5 days" (open_over_3d / open_over_5d) are the domain's
 # fixed thresholds, whatever durations the follow-ups are configured with.
@@ -149,23 +157,23 @@ def team_targets(
     refunds: RefundFigures,
     satisfaction: float | None,
     open_over_5d: int,
+    more: MoreShopFigures,
 ) -> tuple[TargetResult, ...]:
-    """The team's configured targets, each checked against its figure."""
+    """The team's configured targets — the whole Taobao list — each checked against its figure."""
     return tuple(
         check_targets(
-            {
-                REFUND_RATE_MAX: configured.refund_rate_max,
-                DISPUTE_REFUND_RATE_MAX: configured.dispute_refund_rate_max,
-                QUALITY_REFUND_RATE_MAX: configured.quality_refund_rate_max,
-                SATISFACTION_MIN: configured.satisfaction_min,
-                OPEN_OVER_5D_MAX: configured.open_over_5d_max,
-            },
+            configured.as_mapping(),
             {
                 REFUND_RATE_MAX: refunds.refund_rate,
                 DISPUTE_REFUND_RATE_MAX: refunds.dispute_refund_rate,
                 QUALITY_REFUND_RATE_MAX: refunds.quality_refund_rate,
                 SATISFACTION_MIN: satisfaction,
                 OPEN_OVER_5D_MAX: open_over_5d,
+                REFUND_HOURS_MAX: more.median_refund_hours,
+                INTERVENTION_RATE_MAX: more.intervention_rate,
+                DSR_MIN: None if more.dsr is None else float(more.dsr.scores.lowest),
+                INTERNAL_COMPLAINTS_MAX: more.internal_complaints,
+                FIRST_TIME_FIX_RATE_MIN: more.first_time_fix.rate,
             },
         )
     )

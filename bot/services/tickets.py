@@ -423,6 +423,9 @@ async def resolve(
         now = clock.now()
         ticket.status = TicketStatus.RESOLVED
         ticket.resolved_at = max(now, ticket.received_at)
+        if ticket.first_resolved_at is None:
+            ticket.first_resolved_at = ticket.resolved_at
+            ticket.first_resolver_id = ticket.agent_id
         if not ticket.quality_overridden:
             ticket.quality = 10 if root_cause_found else 8
         session.add(_event(ticket, actor_id, "resolved", "root" if root_cause_found else "noroot"))

@@ -5,7 +5,19 @@ from decimal import Decimal
 import pytest
 
 from scoring.kpi import Indicators, Weights, total_score
-from scoring.pay import Tier, pay_for, proportional_pay, tiered_pay, validate_tiers
+from scoring.pay import (
+    PaySheet,
+    Tier,
+    base_part,
+    check_commission_rate,
+    check_team_bonus,
+    commission,
+    pay_for,
+    pay_sheet,
+    proportional_pay,
+    tiered_pay,
+    validate_tiers,
+)
 
 # The domain page's tiers (< 30, 30–35, ≥ 36), deliberately out of order.
 DOMAIN_TIERS = [
@@ -164,3 +176,94 @@ class TestPayFor:
     def test_tiered_total_above_max_is_rejected(self) -> None:
         with pytest.raises(ValueError, match="exceeds max_total"):
             pay_for("tiered", total=45, max_total=40, base_pay=None, tiers=DOMAIN_TIERS)
+
+
+class TestPaySheet:
+    """pay = base part + commission + team bonus (seed ⑶), exact, rounded to the cent once."""
+
+    def test_seed_formula(self) -> None:
+        # Base 750 (30/40 of 1000), 千分之三 of 12 345.67 sales = 37.03701, bonus 200:
+        # 987.03701 → 987.04.
+        sheet = pay_sheet(
+            base=Decimal(750),
+            sales=Decimal("12345.67"),
+            commission_rate=Decimal("0.003"),
+            team_bonus=Decimal(200),
+            bonus_forfeited=False,
+        )
+        assert sheet == PaySheet(
+            base=Decimal("750.00"),
+            commission=Decimal("37.04"),
+            bonus=Decimal("200.00"),
+            pay=Decimal("987.04"),
+        )
+
+    def test_one_missed_target_forfeits_the_bonus(self) -> None:
+        sheet = pay_sheet(
+            base=Decimal(750),
+            sales=Decimal(0),
+            commission_rate=Decimal("0.003"),
+            team_bonus=Decimal(200),
+            bonus_forfeited=True,
+        )
+        assert sheet is not None
+        assert (sheet.bonus, sheet.pay) == (Decimal("0.00"), Decimal("750.00"))
+
+    def test_rounded_once_not_part_by_part(self) -> None:
+        # Base 1000 × 26/40 … take an exact base of 666.665 and a commission of
+        # 0.003 × 1235 = 3.705: rounding each part gives 666.67 + 3.71 = 670.38, but the exact
+        # sum 670.370 rounds to 670.37. The base part shows the cent the rounding took.
+        exact_base = Decimal("666.665")
+        sheet = pay_sheet(
+            base=exact_base,
+            sales=Decimal(1235),
+            commission_rate=Decimal("0.003"),
+            team_bonus=Decimal(0),
+            bonus_forfeited=False,
+        )
+        assert sheet is not None
+        assert sheet.pay == Decimal("670.37")
+        assert (sheet.base, sheet.commission, sheet.bonus) == (
+            Decimal("666.66"),
+            Decimal("3.71"),
+            Decimal("0.00"),
+        )
+        assert sheet.base + sheet.commission + sheet.bonus == sheet.pay
+
+    def test_no_total_no_sheet(self) -> None:
+        assert (
+            pay_sheet(
+                base=None,
+                sales=Decimal(100),
+                commission_rate=Decimal("0.01"),
+                team_bonus=Decimal(0),
+                bonus_forfeited=False,
+            )
+            is None
+        )
+
+    def test_base_part_is_exact(self) -> None:
+        # 1000 × 35 / 40 = 875 exactly; 1000 × 1 / 3 stays unrounded until the sheet.
+        assert base_part("proportional", total=35, max_total=40, base_pay=Decimal(1000)) == 875
+        third = base_part("proportional", total=1, max_total=3, base_pay=Decimal(1000))
+        assert third is not None and third != third.quantize(Decimal("0.01"))
+        assert pay_for("proportional", total=1, max_total=3, base_pay=Decimal(1000)) == Decimal(
+            "333.33"
+        )
+        tiered = base_part("tiered", total=31, max_total=40, tiers=DOMAIN_TIERS)
+        assert tiered == Decimal(1200)
+
+    def test_commission_is_exact(self) -> None:
+        assert commission(Decimal("0.003"), Decimal("99.99")) == Decimal("0.29997")
+
+    def test_rate_and_bonus_are_checked(self) -> None:
+        assert check_commission_rate(Decimal("0.003")) == Decimal("0.003")
+        with pytest.raises(ValueError, match="fraction of sales"):
+            check_commission_rate(Decimal(3))
+        with pytest.raises(ValueError, match="Decimal"):
+            check_commission_rate(0.003)
+        assert check_team_bonus(Decimal("200.50")) == Decimal("200.50")
+        with pytest.raises(ValueError, match="two decimals"):
+            check_team_bonus(Decimal("0.001"))
+        with pytest.raises(ValueError, match="non-negative"):
+            check_team_bonus(Decimal(-5))

@@ -21,7 +21,7 @@ from scoring.kpi import (
     mean_from_counts,
     total_score,
 )
-from scoring.pay import Tier, proportional_pay, tiered_pay
+from scoring.pay import Tier, pay_sheet, proportional_pay, tiered_pay
 from scoring.refunds import local_day, refund_figures, refund_window, window_bounds_utc
 
 PERIOD_START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -222,3 +222,34 @@ def test_rates_are_fractions_when_counts_fit_in_orders(data: st.DataObject) -> N
     assert figures.refund_rate == refunds / orders
     assert figures.dispute_refund_rate is not None and figures.refund_rate is not None
     assert figures.dispute_refund_rate <= figures.refund_rate
+
+
+money = st.decimals(min_value=0, max_value=100_000, places=2, allow_nan=False)
+
+
+@given(
+    base=st.decimals(min_value=0, max_value=10_000, places=6, allow_nan=False),
+    sales=money,
+    rate=st.decimals(min_value=0, max_value=Decimal("0.05"), places=4, allow_nan=False),
+    bonus=money,
+    forfeited=st.booleans(),
+)
+def test_the_pay_sheet_adds_up_and_is_rounded_once(
+    base: Decimal, sales: Decimal, rate: Decimal, bonus: Decimal, forfeited: bool
+) -> None:
+    sheet = pay_sheet(
+        base=base,
+        sales=sales,
+        commission_rate=rate,
+        team_bonus=bonus,
+        bonus_forfeited=forfeited,
+    )
+    assert sheet is not None
+    # The parts shown always add up to the pay, which is the exact sum rounded once.
+    assert sheet.base + sheet.commission + sheet.bonus == sheet.pay
+    exact = base + rate * sales + (0 if forfeited else bonus)
+    assert abs(sheet.pay - exact) <= Decimal("0.005")
+    assert sheet.bonus == (0 if forfeited else bonus)
+    # Each part shown is within a cent of its own exact value.
+    assert abs(sheet.commission - rate * sales) <= Decimal("0.005")
+    assert abs(sheet.base - base) <= Decimal("0.01")

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pytest
 
-from scoring.targets import TARGET_NAMES, TargetResult, bonus_at_risk, check_targets
+from scoring.targets import (
+    TARGET_NAMES,
+    TargetResult,
+    bonus_at_risk,
+    check_target,
+    check_targets,
+)
 
 
 def test_target_names_in_display_order() -> None:
@@ -12,6 +18,11 @@ def test_target_names_in_display_order() -> None:
         "quality_refund_rate_max",
         "satisfaction_min",
         "open_over_5d_max",
+        "refund_hours_max",
+        "intervention_rate_max",
+        "dsr_min",
+        "internal_complaints_max",
+        "first_time_fix_rate_min",
     )
 
 
@@ -115,3 +126,52 @@ class TestBonusAtRisk:
 
     def test_no_targets_no_risk(self) -> None:
         assert bonus_at_risk([]) is False
+
+
+class TestTheRestOfTheTaobaoList:
+    def test_each_new_target_met_or_missed_by_its_direction(self) -> None:
+        targets = {
+            "refund_hours_max": 48,
+            "intervention_rate_max": 0.01,
+            "dsr_min": 4.8,
+            "internal_complaints_max": 0,
+            "first_time_fix_rate_min": 0.9,
+        }
+        actuals = {
+            "refund_hours_max": 47.5,  # median refund time under 48 h: met
+            "intervention_rate_max": 2 / 100,  # 2 % against 1 %: missed
+            "dsr_min": 4.8,  # the lowest of the three exactly on target: met
+            "internal_complaints_max": 1,  # one complaint against none allowed: missed
+            "first_time_fix_rate_min": None,  # nothing resolved: no data
+        }
+        results = check_targets(targets, actuals)
+        assert [(r.name, r.met) for r in results] == [
+            ("refund_hours_max", True),
+            ("intervention_rate_max", False),
+            ("dsr_min", True),
+            ("internal_complaints_max", False),
+            ("first_time_fix_rate_min", None),
+        ]
+        assert bonus_at_risk(results) is True
+
+    @pytest.mark.parametrize(
+        ("name", "value", "why"),
+        [
+            ("intervention_rate_max", 2, "fraction"),
+            ("first_time_fix_rate_min", 90, "fraction"),
+            ("dsr_min", 5.1, "0–5 scale"),
+            ("refund_hours_max", -1, "non-negative"),
+            ("internal_complaints_max", float("nan"), "finite"),
+            ("no_such_target", 1, "unknown target"),
+        ],
+    )
+    def test_check_target_refuses_what_check_config_refuses(
+        self, name: str, value: float, why: str
+    ) -> None:
+        with pytest.raises(ValueError, match=why):
+            check_target(name, value)
+
+    def test_check_target_accepts_the_bounds(self) -> None:
+        assert check_target("dsr_min", 5) == 5.0
+        assert check_target("first_time_fix_rate_min", 1) == 1.0
+        assert check_target("refund_hours_max", 0) == 0.0
