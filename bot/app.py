@@ -13,6 +13,7 @@ from telegram.request import BaseRequest
 from bot import jobs
 from bot.config import ConfigError, Settings
 from bot.db import Database
+from bot.outbox import notices
 from bot.process.concurrency import InFlightQueue, PerPersonOrder
 from bot.process.readable import ReadableUpdates
 from bot.process.runtime import Runtime
@@ -33,9 +34,9 @@ from handlers import (
     shop,
     start,
     strays,
+    survey_notices,
     tickets,
 )
-from handlers import survey_notices as _survey_notices  # noqa: F401  (import registers them)
 from handlers import surveys as survey_handlers
 from handlers import team as team_handlers
 
@@ -50,7 +51,7 @@ def build_application(
     request: BaseRequest | None = None,
     get_updates_request: BaseRequest | None = None,
     database: Database | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """The bot, wired: handlers, error handler, jobs; `request` swaps the wire (tests)."""
     if not settings.token:
         raise ConfigError(
@@ -113,20 +114,30 @@ def build_application(
     survey_handlers.register(app)
     followups.register(app)
     team_handlers.register(app)
-    digest.register(app)
+    # The order commands are registered in is the order of the menu and /help.
     kpi.register(app)
     shop.register(app)
+    digest.register(app)
     membership.register(app)
     strays.register_last(app)
+    # What the outbox's rows of each kind become when sent (bot/outbox/notices.py).
+    for notice in (
+        *survey_notices.NOTICES,
+        *followups.NOTICES,
+        *digest.NOTICES,
+        *membership.NOTICES,
+        *tickets.NOTICES,
+    ):
+        notices.register(notice)
     app.add_error_handler(errors.on_error)
     return app
 
 
-def runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+def runtime(app: Application) -> Runtime:
     return app.bot_data["runtime"]
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     rt = runtime(app)
     team_settings = rt.settings.team
     await team.sync_config(
@@ -153,7 +164,7 @@ async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
     log.info("Kefu is up as @%s", app.bot.username)
 
 
-async def _post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_shutdown(app: Application) -> None:
     await chart_process.close()
     await runtime(app).db.dispose()
 

@@ -34,10 +34,13 @@ from pydantic_settings import (
 
 import scoring
 from bot.i18n import Language
+from scoring.overdue import ESCALATE_AFTER_DAYS, REMIND_AFTER_DAYS, OverdueRule
 from scoring.pay import check_commission_rate, check_team_bonus
 from scoring.targets import TARGET_NAMES, check_target
 
 DEFAULT_CONFIG_FILE = Path("config.toml")
+# `time` is also a field name below (the digest's), where it hides the type.
+TimeOfDay = time
 _toml_file: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml_file", default=None)
 
 _QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -151,8 +154,8 @@ class SurveySettings(_Section):
 
 class FollowupSettings(_Section):
     check_interval_minutes: float = Field(default=15, gt=0)
-    remind_after_days: float = Field(default=3, gt=0)
-    escalate_after_days: float = Field(default=5, gt=0)
+    remind_after_days: float = Field(default=REMIND_AFTER_DAYS, gt=0)
+    escalate_after_days: float = Field(default=ESCALATE_AFTER_DAYS, gt=0)
     quiet_hours: str | None = None
 
     @field_validator("quiet_hours")
@@ -167,9 +170,12 @@ class FollowupSettings(_Section):
 
     @model_validator(mode="after")
     def _order(self) -> FollowupSettings:
-        if self.escalate_after_days <= self.remind_after_days:
-            raise ValueError("escalate_after_days must be greater than remind_after_days")
+        self.overdue  # noqa: B018  (scoring's rule refuses thresholds out of order)
         return self
+
+    @property
+    def overdue(self) -> OverdueRule:
+        return OverdueRule(self.remind_after_days, self.escalate_after_days)
 
     @property
     def quiet_window(self) -> tuple[time, time] | None:
@@ -290,8 +296,8 @@ class DigestSettings(_Section):
         return value
 
     @property
-    def at(self) -> time:
-        return time.fromisoformat(self.time)
+    def at(self) -> TimeOfDay:
+        return TimeOfDay.fromisoformat(self.time)
 
 
 class OpsSettings(_Section):

@@ -91,7 +91,7 @@ async def _digest_cannot_be_built(rt: Runtime, exc: Exception) -> None:
         log.warning("daily digest for %s still cannot be built: %s", day, reason)
 
 
-def kick(app: Application) -> None:  # type: ignore[type-arg]
+def kick(app: Application) -> None:
     """Deliver now rather than at the next tick (after a handler queued something)."""
     if app.job_queue is not None:
         app.job_queue.run_once(deliver_outbox, 0, name="outbox-now")
@@ -112,7 +112,7 @@ async def recover_after_crash(rt: Runtime) -> None:
         )
 
 
-def schedule(app: Application) -> None:  # type: ignore[type-arg]
+def schedule(app: Application) -> None:
     assert app.job_queue is not None, "install python-telegram-bot[job-queue]"
     app.job_queue.run_repeating(
         deliver_outbox,

@@ -29,10 +29,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 def _ts(*, nullable: bool = True, index: bool = False) -> Any:
     return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
@@ -296,16 +292,3 @@ class ProcessedUpdate(SQLModel, table=True):
     # Handled: its work committed (in the same transaction as this flag) or every handler
     # ran. A claim not done whose owner is gone is handled again when redelivered.
     done: bool = False
-
-
-class JobRun(SQLModel, table=True):
-    """A unique row per scheduled run (e.g. one digest per day), claimed before any work."""
-
-    __tablename__ = "job_run"
-    __table_args__ = (UniqueConstraint("name", "run_key"),)
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=64)
-    run_key: str = Field(max_length=64)
-    claimed_at: datetime = _ts(nullable=False)
-    owner: str | None = Field(default=None, max_length=64)
-    finished_at: datetime | None = _ts()

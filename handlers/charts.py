@@ -167,7 +167,7 @@ def render(digest: Digest) -> bytes:
     """The digest's chart as PNG bytes. Blocking: run it in a thread from async code."""
     families, _drawable = _fonts()
     rc = {"font.family": families, "font.size": 13, "axes.titlesize": 15}
-    with _drawing, matplotlib.rc_context(rc):
+    with _drawing, matplotlib.rc_context(rc):  # type: ignore[arg-type]
         bars = max(min(len(digest.agents), MAX_BARS), 3)
         figure = Figure(figsize=(7.2, 8 + 0.35 * bars), dpi=150, layout="constrained")
         FigureCanvasAgg(figure)

@@ -7,7 +7,7 @@ import contextlib
 import functools
 import html
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import Enum
@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram import Chat, Message, Update, User
 from telegram.error import TelegramError
-from telegram.ext import CallbackQueryHandler, ContextTypes
+from telegram.ext import CallbackQueryHandler, CommandHandler, ContextTypes
 
 from bot.i18n import N_, _, normalise, set_language
 from bot.models import Role
@@ -213,21 +213,46 @@ async def identify(update: Update, context: Context) -> Caller | None:
 
 
 Handler = Callable[[Update, Context, Caller], Awaitable[None]]
+# A coroutine function, as python-telegram-bot's handler types ask for.
+Guarded = Callable[[Update, Context], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's one statement: its name, what /help and the menu say of it, who may run it
+    and where."""
+
+    name: str
+    # An N_()-marked msgid; None keeps the command out of the menu and /help (/setup).
+    help: str | None
+    role: Role | None
+    where: Where
+
+
+_SPECS: dict[Guarded, CommandSpec] = {}
+# Every command in the order the Application registers it: the order of the menu and /help.
+REGISTERED: dict[str, CommandSpec] = {}
 
 
 def command(
-    *, role: Role | None = Role.AGENT, where: Where | None = None
-) -> Callable[[Handler], Callable[[Update, Context], Awaitable[None]]]:
+    name: str | None = None,
+    help: str | None = None,
+    *,
+    role: Role | None = Role.AGENT,
+    where: Where | None = None,
+) -> Callable[[Handler], Guarded]:
     """Guard a handler: identify the caller, check role and chat, turn refusals into replies.
 
     `role=None` lets anyone in; AGENT lets agents and managers in; MANAGER only managers.
     Without `where`, a team command (AGENT or MANAGER) answers only in the team chat and in
     private chats, since its answers name tickets, agents or scores; a command open to
     everyone answers anywhere. A command used elsewhere says so (`where=Where.ANYWHERE`).
+    With a `name` the handler is the command `/name` (`command_handler` registers it); without,
+    it is the guard of a button.
     """
     place = where if where is not None else default_place(role)
 
-    def wrap(handler: Handler) -> Callable[[Update, Context], Awaitable[None]]:
+    def wrap(handler: Handler) -> Guarded:
         @functools.wraps(handler)
         async def guarded(update: Update, context: Context) -> None:
             caller = await identify(update, context)
@@ -248,8 +273,8 @@ def command(
                 return
             await answer_button(update, context)
 
-        guarded.required_role = role  # type: ignore[attr-defined]
-        guarded.where = place  # type: ignore[attr-defined]
+        if name is not None:
+            _SPECS[guarded] = CommandSpec(name=name, help=help, role=role, where=place)
         return guarded
 
     return wrap
@@ -258,6 +283,13 @@ def command(
 def default_place(role: Role | None) -> Where:
     """Where a command may be used when it does not say: team data stays with the team."""
     return Where.ANYWHERE if role is None else Where.PRIVATE_OR_TEAM
+
+
+def command_handler(callback: Guarded) -> CommandHandler:
+    """The Application's handler for a `@command(name, ...)` function, under that name."""
+    spec = _SPECS[callback]
+    REGISTERED.setdefault(spec.name, spec)
+    return CommandHandler(spec.name, callback)
 
 
 class _ButtonHandler(CallbackQueryHandler[Any, Any]):
@@ -275,9 +307,7 @@ class _ButtonHandler(CallbackQueryHandler[Any, Any]):
         return super().check_update(update)
 
 
-def button(
-    callback: Callable[[Update, Context], Awaitable[None]], pattern: str
-) -> CallbackQueryHandler[Any, Any]:
+def button(callback: Guarded, pattern: str) -> CallbackQueryHandler[Any, Any]:
     """The handler of the buttons whose data matches `pattern` (how every button is registered)."""
     return _ButtonHandler(callback, pattern=pattern)
 

@@ -11,12 +11,11 @@ from typing import Any
 
 from telegram import Update
 from telegram.constants import ChatAction
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import N_, _, use_language
 from bot.models import Role
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
@@ -24,7 +23,17 @@ from bot.services import export, monthly_report
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime, working
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    command_handler,
+    esc,
+    reply,
+    runtime,
+    working,
+)
 from scoring.months import month_of
 
 
@@ -47,7 +56,12 @@ async def _send_digest(update: Update, rt: Runtime, found: Digest) -> None:
         await reply(update, digest_render.digest_text(found))
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "digest",
+    N_("post the daily digest: /digest [YYYY-MM-DD]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def digest(update: Update, context: Context, caller: Caller) -> None:
     """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday;
     tomorrow's is today so far)."""
@@ -59,7 +73,12 @@ async def digest(update: Update, context: Context, caller: Caller) -> None:
         await _send_digest(update, rt, found)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "report",
+    N_("monthly scores and pay with a CSV: /report [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def report(update: Update, context: Context, caller: Caller) -> None:
     """The monthly scoreboard and pay with a CSV: /report [YYYY-MM] (default: yesterday's month)."""
     rt = runtime(context)
@@ -73,7 +92,12 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "export",
+    N_("every ticket of a month as a CSV: /export [YYYY-MM]"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def export_command(update: Update, context: Context, caller: Caller) -> None:
     """One CSV row per ticket touched in a month: /export [YYYY-MM] (default: this month)."""
     rt = runtime(context)
@@ -114,11 +138,13 @@ async def _render_failure(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
         return Outgoing(text=text % {"day": payload["day"], "reason": esc(payload["reason"])})
 
 
-notices.register(Notice(kind=digests.NOTICE_KIND, render=_render_queued))
-notices.register(Notice(kind=digests.FAILED_KIND, render=_render_failure))
+NOTICES = (
+    Notice(kind=digests.NOTICE_KIND, render=_render_queued),
+    Notice(kind=digests.FAILED_KIND, render=_render_failure),
+)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("digest", digest))
-    app.add_handler(CommandHandler("report", report))
-    app.add_handler(CommandHandler("export", export_command))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(digest))
+    app.add_handler(command_handler(report))
+    app.add_handler(command_handler(export_command))

@@ -18,7 +18,7 @@ from bot.services.digest import Digest, DsrLine
 from bot.services.monthly_report import MonthlyReport
 from bot.services.scoreboard import AgentLine
 from handlers.common import esc
-from handlers.render import category_name, duration
+from handlers.render import category_name, days, duration
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
     DSR_MIN,
@@ -190,8 +190,14 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
         + mark(digest.target(SATISFACTION_MIN)),
         "",
         _("<b>Open tickets</b>"),
-        _("Open %(open)s · over 3 days %(over3)s · over 5 days %(over5)s")
-        % {"open": tickets.open, "over3": tickets.open_over_3d, "over5": tickets.open_over_5d}
+        _("Open %(open)s · over %(remind)s days %(over3)s · over %(escalate)s days %(over5)s")
+        % {
+            "open": tickets.open,
+            "remind": days(digest.overdue.remind_after_days),
+            "over3": tickets.open_over_3d,
+            "escalate": days(digest.overdue.escalate_after_days),
+            "over5": tickets.open_over_5d,
+        }
         + mark(digest.target(OPEN_OVER_5D_MAX)),
     ]
     if tickets.oldest:

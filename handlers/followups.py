@@ -14,7 +14,6 @@ from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import _, use_language
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import followups, tickets
@@ -37,10 +36,6 @@ log = logging.getLogger(__name__)
 
 DESCRIPTION_LIMIT = 200
 OPEN_PREFIX = "followup:open:"
-
-
-def _days(value: float) -> str:
-    return f"{value:g}"
 
 
 def _tag(member: Member) -> str:
@@ -101,7 +96,7 @@ def escalation_text(overdue: Overdue, escalate_after_days: float) -> str:
     headline = _("🚨 <b>Ticket #%(number)s has been open for %(age)s, over %(days)s days.</b>") % {
         "number": overdue.number,
         "age": render.duration(overdue.age),
-        "days": _days(escalate_after_days),
+        "days": render.days(escalate_after_days),
     }
     managers = [m for m in overdue.managers if m.user_id != overdue.agent.user_id]
     lines = [headline, *_details(overdue), _("Agent: %(agent)s") % {"agent": _tag(overdue.agent)}]
@@ -157,10 +152,10 @@ async def _reminder_refused(rt: Runtime, payload: dict[str, Any], error: str) ->
         )
 
 
-notices.register(
-    Notice(kind=followups.KINDS[Level.REMIND], render=_render_reminder, refused=_reminder_refused)
+NOTICES = (
+    Notice(kind=followups.KINDS[Level.REMIND], render=_render_reminder, refused=_reminder_refused),
+    Notice(kind=followups.KINDS[Level.ESCALATE], render=_render_escalation),
 )
-notices.register(Notice(kind=followups.KINDS[Level.ESCALATE], render=_render_escalation))
 
 
 @command(where=Where.PRIVATE_OR_TEAM)
@@ -174,5 +169,5 @@ async def open_ticket(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, render.card(found, clock.now(), rt.settings.team.tz))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(button(open_ticket, rf"^{OPEN_PREFIX}\d{{1,9}}$"))

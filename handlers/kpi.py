@@ -6,7 +6,7 @@ import re
 from decimal import Decimal
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot import clock
 from bot.i18n import N_, _
@@ -21,6 +21,7 @@ from handlers.common import (
     Context,
     Where,
     command,
+    command_handler,
     esc,
     named_member,
     replied_user,
@@ -44,7 +45,12 @@ def money(rt: Runtime, amount: Decimal) -> str:
 _REQUESTED = re.compile(r"^requested[:：](.*)$", re.IGNORECASE)
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "refund",
+    N_("record a refund: /refund N amount [dispute] [requested:YYYY-MM-DD] | /refund N cancel"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def refund(update: Update, context: Context, caller: Caller) -> None:
     """Record a refund on a ticket: /refund N <amount> [dispute] [requested:YYYY-MM-DD[THH:MM]],
     or /refund N cancel."""
@@ -109,7 +115,12 @@ async def refund(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text)
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "orders",
+    N_("set a day's order count: /orders YYYY-MM-DD COUNT"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def orders_command(update: Update, context: Context, caller: Caller) -> None:
     """Set a day's order count: /orders YYYY-MM-DD COUNT."""
     rt = runtime(context)
@@ -131,7 +142,12 @@ async def orders_command(update: Update, context: Context, caller: Caller) -> No
     await reply(update, text)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "skill",
+    N_("rate an agent's skill: /skill @agent 10|8|5|0"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def skill(update: Update, context: Context, caller: Caller) -> None:
     """Rate an agent's skill: /skill @agent 10|8|5|0 (or reply to the agent with /skill 8)."""
     rt = runtime(context)
@@ -151,7 +167,12 @@ async def skill(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "quality",
+    N_("override a ticket's quality: /quality N 10|8|5"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def quality(update: Update, context: Context, caller: Caller) -> None:
     """Override a ticket's quality score: /quality N 10|8|5."""
     rt = runtime(context)
@@ -192,7 +213,12 @@ def _score_args(args: list[str]) -> tuple[str | None, str | None]:
     return month, person
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "score",
+    N_("KPI indicators, total and pay: /score [YYYY-MM]"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def score(update: Update, context: Context, caller: Caller) -> None:
     """Show KPI indicators, total and pay: /score [YYYY-MM] [@agent]."""
     rt = runtime(context)
@@ -265,9 +291,9 @@ def _render_score(rt: Runtime, row: AgentLine, month: str, in_progress: bool) ->
     return "\n".join(lines)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("refund", refund))
-    app.add_handler(CommandHandler("orders", orders_command))
-    app.add_handler(CommandHandler("skill", skill))
-    app.add_handler(CommandHandler("quality", quality))
-    app.add_handler(CommandHandler("score", score))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(refund))
+    app.add_handler(command_handler(orders_command))
+    app.add_handler(command_handler(score))
+    app.add_handler(command_handler(skill))
+    app.add_handler(command_handler(quality))

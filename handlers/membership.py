@@ -15,7 +15,6 @@ from telegram.ext import Application, ChatMemberHandler, MessageHandler, filters
 
 from bot import outbox
 from bot.i18n import _, use_language
-from bot.outbox import notices
 from bot.outbox.notices import REGISTRY, Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import reach
@@ -105,10 +104,12 @@ async def _render_back(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
     return Outgoing("\n".join(lines))
 
 
-notices.register(Notice(reach.KIND_TEAM_CHAT_LOST, render=_render_lost))
-notices.register(Notice(reach.KIND_TEAM_CHAT_BACK, render=_render_back))
+NOTICES = (
+    Notice(reach.KIND_TEAM_CHAT_LOST, render=_render_lost),
+    Notice(reach.KIND_TEAM_CHAT_BACK, render=_render_back),
+)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(ChatMemberHandler(bot_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, chat_migrated))

@@ -50,5 +50,5 @@ async def observe(update: Update, context: Context) -> None:
     log.log(level, "update %s: %s", update.update_id, what, extra=log_fields(update))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, observe), group=GROUP)

@@ -31,6 +31,11 @@ def category_name(category: Category) -> str:
     return _(CATEGORY_NAMES[category])
 
 
+def days(value: float) -> str:
+    """A configured number of days as people write it: 3, 2.5."""
+    return f"{value:g}"
+
+
 def duration(delta: timedelta) -> str:
     """A short age such as "4d 3h" or "35m"."""
     minutes = max(int(delta.total_seconds() // 60), 0)

@@ -63,7 +63,7 @@ async def finished(update: Update, context: Context) -> None:
         await updates.finish(runtime(context).db, update.update_id)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, skip_redelivered), group=-3)
     app.add_handler(TypeHandler(Update, record), group=-2)
     app.add_handler(TypeHandler(Update, finished), group=FINISHED_GROUP)

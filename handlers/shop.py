@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot.i18n import N_, _
 from bot.models import Role
 from bot.services import complaints, dsr, interventions, orders, sales
 from bot.services.errors import InvalidInput
 from handlers import parse
-from handlers.common import Caller, Context, Where, command, esc, reply, runtime
+from handlers.common import Caller, Context, Where, command, command_handler, esc, reply, runtime
 from handlers.kpi import CANCEL_WORDS, money
 from scoring.figures import Dsr
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "intervened",
+    N_("the platform stepped in: /intervened N [cancel]"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def intervened(update: Update, context: Context, caller: Caller) -> None:
     """Mark that the platform stepped in on a ticket: /intervened N, or /intervened N cancel."""
     rt = runtime(context)
@@ -47,7 +52,12 @@ async def intervened(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text)
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "sale",
+    N_("a repeat purchase for commission: /sale N amount | /sale N cancel"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def sale(update: Update, context: Context, caller: Caller) -> None:
     """Credit a repeat purchase by a ticket's customer: /sale N amount, or /sale N cancel."""
     rt = runtime(context)
@@ -83,7 +93,12 @@ async def sale(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "dsr",
+    N_("record the shop's DSR: /dsr YYYY-MM-DD description service logistics"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def dsr_command(update: Update, context: Context, caller: Caller) -> None:
     """Record the shop's DSR as the platform shows it: /dsr YYYY-MM-DD description service
     logistics."""
@@ -122,7 +137,12 @@ async def dsr_command(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text)
 
 
-@command(role=Role.MANAGER, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "complaint",
+    N_("record an internal complaint: /complaint N text"),
+    role=Role.MANAGER,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def complaint(update: Update, context: Context, caller: Caller) -> None:
     """Record an internal complaint against a ticket's agent: /complaint N text."""
     rt = runtime(context)
@@ -144,8 +164,8 @@ async def complaint(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("intervened", intervened))
-    app.add_handler(CommandHandler("sale", sale))
-    app.add_handler(CommandHandler("dsr", dsr_command))
-    app.add_handler(CommandHandler("complaint", complaint))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(intervened))
+    app.add_handler(command_handler(sale))
+    app.add_handler(command_handler(dsr_command))
+    app.add_handler(command_handler(complaint))

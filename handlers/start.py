@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.services import tickets
 from handlers import render
-from handlers.common import Caller, Context, command, esc, reply, runtime
+from handlers.common import Caller, Context, command, command_handler, esc, reply, runtime
 from handlers.menu import commands_for
 
 
-@command(role=None)
+@command("start", N_("open a ticket link / say hello"), role=None)
 async def start(update: Update, context: Context, caller: Caller) -> None:
     """Greet; with a ticket payload, link this customer to that ticket."""
     payload = (context.args or [""])[0]
@@ -37,7 +37,7 @@ async def start(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-@command(role=None)
+@command("help", N_("what I can do for you"), role=None)
 async def help_command(update: Update, context: Context, caller: Caller) -> None:
     """List the commands the sender may use."""
     await reply(update, _help_text(caller))
@@ -49,6 +49,6 @@ def _help_text(caller: Caller) -> str:
     return "\n".join(lines)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("start", start))
-    app.add_handler(CommandHandler("help", help_command))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(start))
+    app.add_handler(command_handler(help_command))

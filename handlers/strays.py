@@ -57,10 +57,10 @@ async def stray_button(update: Update, context: Context) -> None:
     await answer_button(update, context, _("This button no longer works."))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(TypeHandler(Update, ignore_edits), group=GROUP)
 
 
-def register_last(app: Application) -> None:  # type: ignore[type-arg]
+def register_last(app: Application) -> None:
     """After every other handler of group 0: only a press none of them took reaches it."""
     app.add_handler(CallbackQueryHandler(stray_button))

@@ -1,7 +1,7 @@
 """The survey's queued messages (see bot/services/surveys.py), rendered when they are sent.
 
 Customers read their own language (the one Telegram reported when they linked, else the
-team's); the team reads the team's. Importing this module registers the notices.
+team's); the team reads the team's. `bot.app` registers `NOTICES`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.config import SurveyTexts
 from bot.i18n import current_language, normalise, use_language
-from bot.outbox.notices import Notice, Outgoing, register
+from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import surveys
 from bot.services.surveys import Outcome, Question, Rating
@@ -32,7 +32,7 @@ def _secret(rt: Runtime) -> str:
 
 def _texts(rt: Runtime) -> SurveyTexts | None:
     """The team's own survey wording in the language in force, if it set any."""
-    return rt.settings.survey.texts.get(current_language())
+    return rt.settings.survey.texts.get(current_language())  # type: ignore[call-overload]
 
 
 def _ask(rt: Runtime, found: Question, text: str) -> Outgoing:
@@ -112,17 +112,17 @@ def _pair(value: list[Any]) -> tuple[int, str]:
     return int(user_id), str(name)
 
 
-register(
+NOTICES = (
     Notice(
         surveys.KIND_SURVEY,
         render=_render_question,
         sent=_question_sent,
         refused=_question_refused,
-    )
+    ),
+    Notice(surveys.KIND_REMIND, render=_render_reminder),
+    Notice(surveys.KIND_CLOSE, render=_render_close),
+    Notice(surveys.KIND_RATED, render=_render_rated),
+    Notice(surveys.KIND_ALERT, render=_render_alert),
+    Notice(surveys.KIND_COMMENT, render=_render_comment),
+    Notice(surveys.KIND_UNDELIVERABLE, render=_render_undeliverable),
 )
-register(Notice(surveys.KIND_REMIND, render=_render_reminder))
-register(Notice(surveys.KIND_CLOSE, render=_render_close))
-register(Notice(surveys.KIND_RATED, render=_render_rated))
-register(Notice(surveys.KIND_ALERT, render=_render_alert))
-register(Notice(surveys.KIND_COMMENT, render=_render_comment))
-register(Notice(surveys.KIND_UNDELIVERABLE, render=_render_undeliverable))

@@ -69,7 +69,7 @@ async def comment(update: Update, context: Context) -> None:
         await reply(update, survey_render.comment_received())
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     app.add_handler(button(rate, survey_render.BUTTON_PATTERN))
     # Group 1: runs beside the ticket flow's text handler in group 0 rather than competing.
     app.add_handler(

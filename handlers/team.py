@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import Application
 
 from bot.i18n import N_, _
 from bot.models import Role
@@ -15,6 +15,7 @@ from handlers.common import (
     Context,
     Where,
     command,
+    command_handler,
     esc,
     replied_user,
     reply,
@@ -23,7 +24,7 @@ from handlers.common import (
 from handlers.menu import refresh_commands
 
 
-@command(role=None, where=Where.GROUP)
+@command("setup", role=None, where=Where.GROUP)
 async def setup(update: Update, context: Context, caller: Caller) -> None:
     """Claim this group as the team chat with the one-time code `kefu run` printed."""
     code = (context.args or [""])[0]
@@ -42,7 +43,7 @@ async def setup(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-@command(role=Role.MANAGER)
+@command("agent", N_("add or remove an agent: /agent add|remove"), role=Role.MANAGER)
 async def agent(update: Update, context: Context, caller: Caller) -> None:
     """Add or remove an agent: /agent add|remove (reply to them, or give a user id / @username)."""
     rt = runtime(context)
@@ -64,7 +65,7 @@ async def agent(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, text % {"name": esc(member.name)})
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command("agents", N_("list the team"), role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def agents(update: Update, context: Context, caller: Caller) -> None:
     """List the team."""
     found = await team.members(runtime(context).db)
@@ -78,7 +79,7 @@ async def agents(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, "\n".join(lines))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("setup", setup))
-    app.add_handler(CommandHandler("agent", agent))
-    app.add_handler(CommandHandler("agents", agents))
+def register(app: Application) -> None:
+    app.add_handler(command_handler(setup))
+    app.add_handler(command_handler(agents))
+    app.add_handler(command_handler(agent))

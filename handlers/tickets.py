@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import Application, CommandHandler, MessageHandler, filters
+from telegram.ext import Application, MessageHandler, filters
 from telegram.helpers import create_deep_linked_url
 
 from bot import clock
 from bot.i18n import N_, _
 from bot.models import Category, Role
-from bot.outbox import notices
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.process.sending import transient
@@ -30,6 +28,7 @@ from handlers.common import (
     answer_button,
     button,
     command,
+    command_handler,
     drop_keyboard,
     esc,
     handled_with_work,
@@ -124,7 +123,12 @@ async def _render_acknowledgement(rt: Runtime, payload: dict[str, Any]) -> Outgo
 
 
 # Logged also in a customer's group, as a reply to the customer's message (links them).
-@command(role=Role.AGENT, where=Where.ANYWHERE)
+@command(
+    "ticket",
+    N_("log a ticket: /ticket text order:… cat:… received:YYYY-MM-DD"),
+    role=Role.AGENT,
+    where=Where.ANYWHERE,
+)
 async def ticket(update: Update, context: Context, caller: Caller) -> None:
     """Log a ticket: /ticket <description> [order:REF] [cat:…] [customer:NAME] [received:DATE]."""
     rt = runtime(context)
@@ -153,7 +157,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
     await _log(update, context, caller, parse.new_ticket(text, rt.settings.team.tz), customer)
 
 
-@command(role=Role.AGENT, where=Where.ANYWHERE)
+@command("cancel", N_("leave the guided ticket flow"), role=Role.AGENT, where=Where.ANYWHERE)
 async def cancel(update: Update, context: Context, caller: Caller) -> None:
     """Leave the guided ticket flow."""
     finished = await flows.finish(
@@ -257,7 +261,12 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
         await _flow_step(update, context, caller, None)
 
 
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command(
+    "tickets",
+    N_("list tickets: mine, open, overdue or all"),
+    role=Role.AGENT,
+    where=Where.PRIVATE_OR_TEAM,
+)
 async def list_tickets(update: Update, context: Context, caller: Caller) -> None:
     """List tickets: /tickets [mine|open|overdue|all] [page]."""
     rt = runtime(context)
@@ -272,9 +281,9 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
         )
         return
     scope, page = asked
-    overdue_after = timedelta(days=rt.settings.followup.remind_after_days)
+    rule = rt.settings.followup.overdue
     listed = await tickets.listing(
-        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=overdue_after, page=page
+        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=rule.remind_after, page=page
     )
     found = listed.tickets
     if not found:
@@ -289,19 +298,16 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
         return
     now = clock.now()
     if scope is Scope.OVERDUE:
-        escalate = timedelta(days=rt.settings.followup.escalate_after_days)
-        over5 = [t for t in found if t.age(now) > escalate]
-        over3 = [t for t in found if t.age(now) <= escalate]
+        escalated = [t for t in found if rule.is_escalated(t.age(now))]
+        overdue = [t for t in found if not rule.is_escalated(t.age(now))]
         lines = [
-            _("<b>Open over %(days)s days</b>")
-            % {"days": _days(rt.settings.followup.escalate_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.escalate_after_days)}
         ]
-        lines += [render.line(t, now) for t in over5] or ["—"]
+        lines += [render.line(t, now) for t in escalated] or ["—"]
         lines.append(
-            _("<b>Open over %(days)s days</b>")
-            % {"days": _days(rt.settings.followup.remind_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.remind_after_days)}
         )
-        lines += [render.line(t, now) for t in over3] or ["—"]
+        lines += [render.line(t, now) for t in overdue] or ["—"]
     else:
         lines = [render.line(t, now) for t in found]
     if listed.pages > 1:
@@ -340,11 +346,7 @@ def _page_footer(listed: tickets.TicketPage, scope: Scope) -> str:
     }
 
 
-def _days(value: float) -> str:
-    return f"{value:g}"
-
-
-@command(role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
+@command("show", N_("show a ticket: /show N"), role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
 async def show(update: Update, context: Context, caller: Caller) -> None:
     """Show one ticket with its notes: /show N."""
     rt = runtime(context)
@@ -353,7 +355,7 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, render.card(found, clock.now(), rt.settings.team.tz))
 
 
-@command(role=Role.AGENT)
+@command("note", N_("add a note: /note N text"), role=Role.AGENT)
 async def note(update: Update, context: Context, caller: Caller) -> None:
     """Add a note: /note N text."""
     args = context.args or []
@@ -364,7 +366,7 @@ async def note(update: Update, context: Context, caller: Caller) -> None:
     await reply(update, _("Note added to #%(number)s.") % {"number": number})
 
 
-@command(role=Role.AGENT)
+@command("assign", N_("hand a ticket over: /assign N @agent"), role=Role.AGENT)
 async def assign(update: Update, context: Context, caller: Caller) -> None:
     """Hand a ticket to another agent: /assign N @agent (or reply to their message)."""
     rt = runtime(context)
@@ -396,7 +398,7 @@ def _resolve_buttons(number: int) -> InlineKeyboardMarkup:
     )
 
 
-@command(role=Role.AGENT)
+@command("resolve", N_("resolve: /resolve N [root|noroot]"), role=Role.AGENT)
 async def resolve(update: Update, context: Context, caller: Caller) -> None:
     """Resolve a ticket: /resolve N [root|noroot]."""
     args = context.args or []
@@ -449,7 +451,7 @@ async def _resolve(
     await reply(update, text)
 
 
-@command(role=Role.AGENT)
+@command("reopen", N_("reopen a ticket: /reopen N"), role=Role.AGENT)
 async def reopen(update: Update, context: Context, caller: Caller) -> None:
     """Reopen a resolved ticket: /reopen N (quality becomes 5)."""
     number = parse.ticket_number(_first(context.args))
@@ -472,18 +474,19 @@ def _first(args: list[str] | None) -> str:
     return args[0]
 
 
-notices.register(Notice(tickets.ACKNOWLEDGEMENT_KIND, render=_render_acknowledgement))
+NOTICES = (Notice(tickets.ACKNOWLEDGEMENT_KIND, render=_render_acknowledgement),)
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("ticket", ticket))
-    app.add_handler(CommandHandler("cancel", cancel))
-    app.add_handler(CommandHandler("tickets", list_tickets))
-    app.add_handler(CommandHandler("show", show))
-    app.add_handler(CommandHandler("note", note))
-    app.add_handler(CommandHandler("assign", assign))
-    app.add_handler(CommandHandler("resolve", resolve))
-    app.add_handler(CommandHandler("reopen", reopen))
+def register(app: Application) -> None:
+    # In the order of the menu and /help (handlers/menu.py).
+    app.add_handler(command_handler(ticket))
+    app.add_handler(command_handler(list_tickets))
+    app.add_handler(command_handler(show))
+    app.add_handler(command_handler(note))
+    app.add_handler(command_handler(assign))
+    app.add_handler(command_handler(resolve))
+    app.add_handler(command_handler(reopen))
+    app.add_handler(command_handler(cancel))
     app.add_handler(button(resolve_button, r"^resolve:\d{1,9}:(root|noroot)$"))
     app.add_handler(
         button(flow_button, r"^flow:(cat:(product|logistics|service|other|skip)|order:skip)$")

@@ -9,12 +9,25 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 SATISFACTION_SCORES: dict[str, int] = {"very_satisfied": 10, "satisfied": 8, "dissatisfied": 5}
-QUALITY_SCORES: tuple[int, ...] = (10, 8, 5)
 SKILL_SCORES: tuple[int, ...] = (10, 8, 5, 0)
-SPEED_SCORES: tuple[int, ...] = (10, 8, 5)
 
+# Quality: the agent's own call when resolving (root cause found and fixed, or not), 5 once
+# the customer's problem came back (reopened); a manager may override it with any of these.
+QUALITY_ROOT_CAUSE_FIXED = 10
+QUALITY_NO_ROOT_CAUSE = 8
+QUALITY_REOPENED = 5
+QUALITY_SCORES: tuple[int, ...] = (
+    QUALITY_ROOT_CAUSE_FIXED,
+    QUALITY_NO_ROOT_CAUSE,
+    QUALITY_REOPENED,
+)
+
+# Speed: resolved within 72 h → 10, within 120 h → 8, later (or still open past 120 h) → 5.
 SPEED_FAST_HOURS = 72
 SPEED_SLOW_HOURS = 120
+SPEED_BANDS: tuple[tuple[int, int], ...] = ((SPEED_FAST_HOURS, 10), (SPEED_SLOW_HOURS, 8))
+SPEED_SLOWEST = 5
+SPEED_SCORES: tuple[int, ...] = (*(score for _hours, score in SPEED_BANDS), SPEED_SLOWEST)
 
 MAX_SCORE = 10
 # Every score any indicator can take; a mean is only ever built from these.
@@ -48,11 +61,15 @@ def speed_score(received_at: datetime, resolved_at: datetime) -> int:
         raise ValueError(
             f"resolved_at {resolved_at.isoformat()} is before received_at {received_at.isoformat()}"
         )
-    if elapsed <= timedelta(hours=SPEED_FAST_HOURS):
-        return 10
-    if elapsed <= timedelta(hours=SPEED_SLOW_HOURS):
-        return 8
-    return 5
+    for hours, score in SPEED_BANDS:
+        if elapsed <= timedelta(hours=hours):
+            return score
+    return SPEED_SLOWEST
+
+
+def quality_at_resolution(root_cause_found: bool) -> int:
+    """The quality an agent's resolution scores unless a manager has overridden it."""
+    return QUALITY_ROOT_CAUSE_FIXED if root_cause_found else QUALITY_NO_ROOT_CAUSE
 
 
 @dataclass(frozen=True)
@@ -150,7 +167,7 @@ def agent_indicators(
         still_open = resolved_at is None or resolved_at >= period_end
         # Never resolving must not help: a ticket left open past 5 days scores as a slow one.
         if still_open and period_end - ticket.received_at > overdue:
-            speed[5] += 1
+            speed[SPEED_SLOWEST] += 1
 
     return Indicators(
         satisfaction=mean_from_counts(satisfaction),

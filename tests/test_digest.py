@@ -289,6 +289,8 @@ EXPECTED: dict[str, Any] = {
         {"category": "service", "tickets": 1},
     ],
     "series": _series(),
+    # The follow-ups' thresholds the open counts used (the configured defaults here).
+    "overdue": {"remind_after_days": 3.0, "escalate_after_days": 5.0},
 }
 
 CSV_ROWS = [

@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.fakebot import FakeBotApiServer, SentMessage, UpdateFactory
 from tests.harness import AGENT, CUSTOMER, MANAGER, TEAM_CHAT, TOKEN
+from tests.processes import clean_env, kefu_command, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def kefu_command() -> list[str]:
-    script = Path(sys.executable).parent / "kefu"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "bot.cli"]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KEFU_")}
-    return {**env, **extra}
 
 
 def write_config(path: Path, *, base_url: str, db_url: str, managers: bool = True) -> Path:
@@ -43,15 +31,6 @@ def write_config(path: Path, *, base_url: str, db_url: str, managers: bool = Tru
 def server() -> Iterator[FakeBotApiServer]:
     with FakeBotApiServer() as running:
         yield running
-
-
-def wait_for(condition: Callable[[], object], what: str, timeout: float = 30.0) -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def new_to(server: FakeBotApiServer, chat_id: int, after: int) -> list[SentMessage]:

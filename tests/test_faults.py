@@ -14,12 +14,12 @@ import re
 import signal
 import socket
 import subprocess
-import time
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, update
 from sqlmodel import col, select
@@ -45,8 +45,9 @@ from tests.harness import (
     settings_for,
 )
 from tests.pg_private import PrivatePostgres
-from tests.test_e2e import clean_env, kefu_command, wait_for
+from tests.processes import clean_env, kefu_command, wait_for
 from tests.throttle import unthrottle
+from tests.webtools import eventually, free_port, metric
 
 LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 PING = "fault-test-ping"
@@ -427,7 +428,7 @@ async def test_a_slow_send_past_its_lease_is_not_sent_again_by_another_replica(
             await queue_ping(first, 6000 + n, f"message {n}")
         telegram.delay("sendMessage", 0.6, times=1)  # the first replica's first send hangs
         stuck = asyncio.create_task(first.deliver())
-        await asyncio.sleep(0.2)
+        await eventually(lambda: telegram.delays_pending() == 0, "the first send to hang", within=5)
         # Meanwhile the claims' lease runs out and the second replica looks for work.
         clock.advance(outbox.LEASE + timedelta(seconds=1))
         await second.deliver()
@@ -535,7 +536,7 @@ OVERDUE_REMIND = range(100, BURST + 1, 100)
 OVERDUE_ESCALATE = range(125, BURST + 1, 250)
 
 
-def crash_config(path: Path, *, base_url: str, db_url: str) -> Path:
+def crash_config(path: Path, *, base_url: str, db_url: str, ops_port: int) -> Path:
     path.write_text(
         f'[telegram]\napi_base_url = "{base_url}"\npoll_timeout = 1\n'
         f'[database]\nurl = "{db_url}"\n'
@@ -545,8 +546,19 @@ def crash_config(path: Path, *, base_url: str, db_url: str) -> Path:
         "[survey]\nremind_after_hours = 0.0006\nexpire_after_hours = 1\n"
         "check_interval_seconds = 1\n"
         '[followup]\ncheck_interval_minutes = 0.02\n[digest]\ntime = "00:00"\n'
+        # /metrics counts the scheduled runs: how the test knows more of them have passed.
+        f'[ops]\nlisten = "127.0.0.1:{ops_port}"\n'
     )
     return path
+
+
+def job_runs(ops_port: int) -> dict[str, float]:
+    """The outbox passes and follow-up sweeps `kefu run` has made, read from /metrics."""
+    text = httpx.get(f"http://127.0.0.1:{ops_port}/metrics", timeout=5).text
+    return {job: metric(text, "kefu_job_runs_total", job=job) for job in RUNS_WATCHED}
+
+
+RUNS_WATCHED = ("outbox", "followup-sweep")
 
 
 def start_kefu(config: Path, log: Path) -> subprocess.Popen[bytes]:
@@ -577,7 +589,10 @@ def test_kill_9_mid_burst_loses_nothing_acknowledged_and_repeats_nothing(
         telegram = server.telegram
         updates = UpdateFactory(telegram)
         updates.group_chat(TEAM_CHAT, "After-sales team")
-        config = crash_config(tmp_path / "config.toml", base_url=server.base_url, db_url=db_url)
+        ops_port = free_port()
+        config = crash_config(
+            tmp_path / "config.toml", base_url=server.base_url, db_url=db_url, ops_port=ops_port
+        )
         tz = settings_for(db_url).team.tz
 
         def acks() -> list[int]:
@@ -639,7 +654,13 @@ def test_kill_9_mid_burst_loses_nothing_acknowledged_and_repeats_nothing(
                 "the digest",
                 60,
             )
-            time.sleep(3)  # a few more sweeps and outbox passes: nothing may come twice
+            # A few more sweeps and outbox passes: nothing may come twice.
+            before = job_runs(ops_port)
+            wait_for(
+                lambda: all(job_runs(ops_port)[job] >= before[job] + 2 for job in RUNS_WATCHED),
+                "two more outbox passes and follow-up sweeps",
+                60,
+            )
         finally:
             process.send_signal(signal.SIGINT)
             process.wait(timeout=30)

@@ -11,10 +11,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import clock, outbox
-from bot.models import Outbox
+from bot.models import Outbox, Ticket
 from tests.fakebot import FakeTelegram, SentMessage
 from tests.harness import (
     AGENT,
@@ -136,6 +136,19 @@ async def test_tickets_2_4_and_6_days_old_get_exactly_the_right_follow_ups(kefu:
     assert await sweep_and_deliver(kefu) == []
     kinds = Counter(row.dedupe_key.rsplit(":", 1)[1] for row in await outbox_rows(kefu))
     assert kinds == {"remind": 3, "escalate": 3}
+
+
+async def test_the_sweep_finds_its_own_keys_in_sql(kefu: Kefu) -> None:
+    """The sweep skips what is queued by comparing keys built in SQL (`outbox.key_sql`) with
+    the keys it queued (`outbox.key`): the two must spell a key alike, on both databases."""
+    number = await log_ticket(kefu, AGENT, "Late parcel", days_ago=4)
+    async with kefu.runtime.db.transaction() as session:
+        [spelled] = await session.exec(
+            select(outbox.key_sql("followup", col(Ticket.id), col(Ticket.round), "remind")).where(
+                col(Ticket.id) == number
+            )
+        )
+    assert spelled == outbox.key("followup", number, 1, "remind") == f"followup:{number}:1:remind"
 
 
 async def test_resolving_before_the_sweep_sends_nothing(kefu: Kefu) -> None:

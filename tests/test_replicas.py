@@ -30,8 +30,8 @@ from bot.app import ALLOWED_UPDATES
 from bot.migrate import MIGRATION_LOCK_KEY, alembic_config
 from tests.fakebot import FakeBotApiServer, UpdateFactory
 from tests.harness import AGENT, AGENT2, MANAGER, TEAM_CHAT, TOKEN
+from tests.processes import clean_env, kefu_command, wait_for
 from tests.scratch_pg import ScratchDatabase, scratch_database
-from tests.test_e2e import clean_env, kefu_command, wait_for
 from tests.webtools import HOOK_PATH, SECRET, SECRET_HEADER, eventually, free_port, metric
 
 pytestmark = pytest.mark.e2e
@@ -286,7 +286,8 @@ def test_concurrent_db_upgrades_on_a_fresh_database_all_succeed(
         assert returncode == 0, output
         assert "database is up to date" in output
     [version] = fresh_pg.query("SELECT version_num FROM alembic_version")
+    # The newest migration, whichever it is: every upgrade ran the chain to its head.
     head = ScriptDirectory.from_config(alembic_config(fresh_pg.url)).get_current_head()
     assert version["version_num"] == head
     tables = {row["tablename"] for row in fresh_pg.query("SELECT tablename FROM pg_tables")}
-    assert {"ticket", "outbox", "job_run", "processed_update"} <= tables
+    assert {"ticket", "outbox", "processed_update"} <= tables

@@ -46,7 +46,7 @@ from tests.harness import (
     Person,
     settings_for,
 )
-from tests.test_e2e import clean_env, kefu_command
+from tests.processes import clean_env, kefu_command
 from tests.throttle import unthrottle
 
 LINK = re.compile(r"start=([A-Za-z0-9_-]+)")

@@ -105,15 +105,15 @@ class DemoResult:
 
 def demo_settings(database: Path, language: str = "en") -> Settings:
     return Settings(
-        database={"url": f"sqlite+aiosqlite:///{database}"},
-        team={
+        database={"url": f"sqlite+aiosqlite:///{database}"},  # type: ignore[arg-type]
+        team={  # type: ignore[arg-type]
             "managers": [MANAGER.user_id],
             "agents": [agent.user_id for agent in AGENTS],
             "timezone": TZ.key,
             "language": language,
         },
-        targets=TARGETS,
-        scoring=SCORING,
+        targets=TARGETS,  # type: ignore[arg-type]
+        scoring=SCORING,  # type: ignore[arg-type]
     )
 
 
@@ -310,7 +310,7 @@ async def build_month(db: Database, settings: Settings, seed: int) -> Digest:
         scores = Dsr(Decimal(description), Decimal(service), Decimal(logistics))
         month.at(
             month.local(day, 10),
-            lambda day=day, scores=scores: month._done(
+            lambda day=day, scores=scores: month._done(  # type: ignore[misc]
                 dsr.record(db, day=day, scores=scores, actor_id=MANAGER.user_id, tz=TZ)
             ),
         )

@@ -3,16 +3,20 @@
 Enqueueing is idempotent by `dedupe_key`: a follow-up level, a day's digest or a survey
 round can be enqueued by any number of processes and restarts and still exists once.
 Delivery claims a row for a short lease, so two dispatchers never send the same row.
+
+This module is the only writer of the outbox table: services queue, cancel and look up by key
+through it, and build their keys with `key` (or `key_sql`, the same key as an SQL expression).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, String, cast, exists, literal, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -29,6 +33,52 @@ SEND_LEASE = timedelta(minutes=5)
 # With the back-off capped at 10 minutes, about four hours of retrying: a Telegram or network
 # outage of an afternoon delays surveys, follow-ups and digests but does not drop them.
 MAX_ATTEMPTS = 30
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    # Given up: refused for good by Telegram, or out of attempts.
+    FAILED = "failed"
+    # No longer wanted before it went out (the survey was answered, the ticket resolved).
+    CANCELLED = "cancelled"
+    # For a chat that refuses the bot for now (the team chat the bot was removed from):
+    # neither sent nor given up, until the chat is back (`release_held`).
+    HELD = "held"
+    # A held message too old to post when its chat came back: the managers got a list instead.
+    MISSED = "missed"
+
+
+# Not gone out yet, and still meant to: what cancelling or moving a chat applies to.
+_WAITING = (Status.PENDING, Status.HELD)
+
+
+_SEPARATOR = ":"
+
+
+def key(*parts: object) -> str:
+    """A dedupe key from its parts, e.g. key("followup", 12, 1, "remind") → "followup:12:1:remind"."""
+    return _SEPARATOR.join(str(part) for part in parts)
+
+
+def key_sql(*parts: object) -> ColumnElement[str]:
+    """`key(*parts)` as an SQL expression, where some parts are columns or SQL expressions."""
+    pieces: list[Any] = []
+    for index, part in enumerate(parts):
+        if index:
+            pieces.append(literal(_SEPARATOR))
+        # Plain values are written as `key` writes them; anything else is a column or expression.
+        plain = isinstance(part, str | int)
+        pieces.append(literal(str(part)) if plain else cast(part, String))
+    expression = pieces[0]
+    for piece in pieces[1:]:
+        expression = expression + piece
+    return expression
+
+
+def queued(dedupe_key: ColumnElement[str]) -> ColumnElement[bool]:
+    """SQL: a message with this key was ever queued (a claim taken, whatever became of it)."""
+    return exists().where(col(Outbox.dedupe_key) == dedupe_key)
 
 
 @dataclass(frozen=True)
@@ -57,7 +107,7 @@ async def enqueue(
         "kind": kind,
         "chat_id": chat_id,
         "payload": payload,
-        "status": "pending",
+        "status": Status.PENDING,
         "created_at": now,
         "not_before": not_before or now,
         "attempts": 0,
@@ -72,7 +122,7 @@ async def due_ids(db: Database, *, limit: int = 50) -> list[int]:
         rows = await session.exec(
             select(Outbox.id)
             .where(
-                Outbox.status == "pending",
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
             )
@@ -89,11 +139,11 @@ async def claim(
     now = clock.now()
     async with db.transaction() as session:
         # A conditional update is the claim: only one process can flip an unleased row.
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             update(Outbox)
             .where(
                 col(Outbox.id) == outbox_id,
-                Outbox.status == "pending",
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.not_before) <= now,
                 or_(col(Outbox.claimed_until).is_(None), col(Outbox.claimed_until) < now),
             )
@@ -123,14 +173,17 @@ async def mark_sent(db: Database, outbox_id: int, *, message_id: int | None) -> 
     async with db.transaction() as session:
         row = await session.get(Outbox, outbox_id)
         if row is not None:
-            row.status, row.sent_at, row.message_id = "sent", clock.now(), message_id
+            row.status, row.sent_at, row.message_id = Status.SENT, clock.now(), message_id
             row.claimed_until = None
 
 
 async def mark_failed(
     db: Database, outbox_id: int, *, error: str, retry_in: timedelta | None
 ) -> str:
-    """Record a failed attempt; retried after `retry_in`, or given up when None or exhausted."""
+    """Record a failed attempt; retried after `retry_in`, or given up when None or exhausted.
+
+    The row's status afterwards ("gone" if the row is).
+    """
     async with db.transaction() as session:
         row = await session.get(Outbox, outbox_id)
         if row is None:
@@ -138,34 +191,36 @@ async def mark_failed(
         row.last_error = error[:2000]
         row.claimed_until = None
         if retry_in is None or row.attempts >= MAX_ATTEMPTS:
-            row.status = "failed"
+            row.status = Status.FAILED
         else:
             row.not_before = clock.now() + retry_in
         return row.status
 
 
-async def cancel(session: AsyncSession, key_prefix: str) -> int:
-    """Drop messages not yet sent whose key starts with `key_prefix` (e.g. a resolved ticket's follow-ups)."""
-    result = await session.exec(  # type: ignore[call-overload]
+async def cancel(session: AsyncSession, keys: Sequence[str]) -> int:
+    """Drop the messages with these keys that have not gone out yet; how many were dropped."""
+    result = await session.exec(
         update(Outbox)
-        .where(
-            col(Outbox.dedupe_key).startswith(key_prefix),
-            col(Outbox.status).in_(["pending", HELD]),
-        )
-        .values(status="cancelled")
+        .where(col(Outbox.dedupe_key).in_(keys), col(Outbox.status).in_(_WAITING))
+        .values(status=Status.CANCELLED)
     )
     return int(result.rowcount or 0)
 
 
-async def next_due(db: Database) -> datetime | None:
-    async with db.transaction() as session:
-        rows = await session.exec(
-            select(Outbox.not_before)
-            .where(Outbox.status == "pending")
-            .order_by(col(Outbox.not_before))
-            .limit(1)
+async def exists_key(session: AsyncSession, dedupe_key: str) -> bool:
+    """Whether a message with this key was ever queued."""
+    rows = await session.exec(select(Outbox.id).where(col(Outbox.dedupe_key) == dedupe_key))
+    return rows.first() is not None
+
+
+async def sent_message_id(session: AsyncSession, dedupe_key: str) -> int | None:
+    """The Telegram message id the message with this key went out as, if it has."""
+    rows = await session.exec(
+        select(Outbox.message_id).where(
+            col(Outbox.dedupe_key) == dedupe_key, col(Outbox.status) == Status.SENT
         )
-        return rows.first()
+    )
+    return rows.first()
 
 
 async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> int:
@@ -178,36 +233,29 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
     async with db.transaction() as session:
         rows = await session.exec(
             select(Outbox.id, Outbox.claimed_by).where(
-                Outbox.status == "pending",
+                col(Outbox.status) == Status.PENDING,
                 col(Outbox.claimed_until).is_not(None),
                 col(Outbox.claimed_until) > now,
             )
         )
         stale = [outbox_id for outbox_id, owner in rows if owner and orphaned(owner)]
         if stale:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(Outbox)
-                .where(col(Outbox.id).in_(stale), Outbox.status == "pending")
+                .where(col(Outbox.id).in_(stale), col(Outbox.status) == Status.PENDING)
                 .values(claimed_until=None, claimed_by=None)
             )
         return len(stale)
 
 
-# A message for a chat that refuses the bot for now (the team chat the bot was removed
-# from): neither sent nor given up, until the chat is back (`release_held`).
-HELD = "held"
-# A held message too old to post when its chat came back: the managers got a list instead.
-MISSED = "missed"
-
-
 async def move_chat(session: AsyncSession, *, old_chat_id: int, new_chat_id: int) -> int:
     """Send what waits for `old_chat_id` to `new_chat_id` instead (a group upgraded to a
     supergroup); how many messages moved. Each stays one row, so it is still sent once."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Outbox)
         .where(
             col(Outbox.chat_id) == old_chat_id,
-            col(Outbox.status).in_(["pending", HELD]),
+            col(Outbox.status).in_(_WAITING),
         )
         .values(chat_id=new_chat_id)
     )
@@ -218,8 +266,8 @@ async def hold(db: Database, outbox_id: int, *, error: str) -> None:
     """Keep a claimed message aside until its chat is back; the claim is let go."""
     async with db.transaction() as session:
         row = await session.get(Outbox, outbox_id)
-        if row is not None and row.status == "pending":
-            row.status, row.last_error, row.claimed_until = HELD, error[:2000], None
+        if row is not None and row.status == Status.PENDING:
+            row.status, row.last_error, row.claimed_until = Status.HELD, error[:2000], None
 
 
 async def release_held(
@@ -230,17 +278,17 @@ async def release_held(
     now = clock.now()
     rows = await session.exec(
         select(Outbox)
-        .where(Outbox.chat_id == chat_id, Outbox.status == HELD)
+        .where(Outbox.chat_id == chat_id, col(Outbox.status) == Status.HELD)
         .order_by(col(Outbox.not_before), col(Outbox.id))
     )
     released: list[int] = []
     missed: list[Pending] = []
     for row in rows:
         if now - row.not_before > stale_after:
-            row.status = MISSED
+            row.status = Status.MISSED
             missed.append(_pending(row))
         else:
-            row.status, row.not_before = "pending", now
+            row.status, row.not_before = Status.PENDING, now
             released.append(_pending(row).id)
     return released, missed
 

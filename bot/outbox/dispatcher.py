@@ -158,7 +158,7 @@ async def _retry_later(
 ) -> None:
     """Record a failed attempt: retried after `retry_in`, or given up (loudly) when exhausted."""
     status = await outbox.mark_failed(rt.db, item.id, error=error, retry_in=retry_in)
-    if status == "pending":
+    if status == outbox.Status.PENDING:
         log.warning("%s: %s; will retry in %s", context, error, retry_in, extra=fields)
     else:
         log.error("%s: %s; gave up after %s attempts", context, error, item.attempts, extra=fields)

@@ -47,7 +47,13 @@ REGISTRY: dict[str, Notice] = {}
 
 
 def register(notice: Notice) -> Notice:
-    if notice.kind in REGISTRY:
+    """Make `notice` the renderer of its kind; again for the same notice is a no-op.
+
+    The kinds are the same for every Application of the process (the tests build many), so
+    the registry is the process's; two different notices for one kind are a mistake.
+    """
+    known = REGISTRY.get(notice.kind)
+    if known is not None and known != notice:
         raise ValueError(f"notice kind {notice.kind!r} registered twice")
     REGISTRY[notice.kind] = notice
     return notice

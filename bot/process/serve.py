@@ -50,7 +50,7 @@ def _listen(settings: Settings) -> tuple[str, tuple[str, int]] | None:
     return None
 
 
-def run_process(app: Application, settings: Settings) -> int:  # type: ignore[type-arg]
+def run_process(app: Application, settings: Settings) -> int:
     """`run` in an event loop of its own: uvloop's, which spends less CPU per update and per
     Bot API call than asyncio's own, where it is installed (it is a dependency on Linux)."""
     try:
@@ -62,7 +62,7 @@ def run_process(app: Application, settings: Settings) -> int:  # type: ignore[ty
 
 
 async def run(
-    app: Application,  # type: ignore[type-arg]
+    app: Application,
     settings: Settings,
     *,
     stop: asyncio.Event | None = None,
@@ -84,7 +84,7 @@ async def run(
                 await app.post_shutdown(app)
 
 
-async def _reach_telegram(app: Application, stop: asyncio.Event) -> bool:  # type: ignore[type-arg]
+async def _reach_telegram(app: Application, stop: asyncio.Event) -> bool:
     """Initialise the bot (getMe), waiting out a network that is down; False if stopped first.
 
     A bot started during an outage, or before the network is up at boot, should come up by
@@ -112,7 +112,7 @@ async def _reach_telegram(app: Application, stop: asyncio.Event) -> bool:  # typ
 
 
 async def _serve(
-    app: Application,  # type: ignore[type-arg]
+    app: Application,
     settings: Settings,
     listen: tuple[str, tuple[str, int]] | None,
     stop: asyncio.Event,
@@ -161,7 +161,7 @@ async def _serve(
                 await app.post_stop(app)
 
 
-async def _set_webhook(app: Application, settings: Settings) -> bool:  # type: ignore[type-arg]
+async def _set_webhook(app: Application, settings: Settings) -> bool:
     """Point Telegram at webhook_url; network trouble is retried, a refusal is final."""
     telegram = settings.telegram
     assert telegram.webhook_url is not None and telegram.secret_token is not None

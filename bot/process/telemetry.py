@@ -140,7 +140,7 @@ class CountingRateLimiter(AIORateLimiter):
         return await super().process_request(counted, args, kwargs, endpoint, data, rate_limit_args)
 
 
-class CountingJobQueue(JobQueue):  # type: ignore[type-arg]
+class CountingJobQueue(JobQueue):
     """JobQueue that counts every run by job name before running it."""
 
     def __init__(self, metrics: Metrics) -> None:
@@ -148,7 +148,7 @@ class CountingJobQueue(JobQueue):  # type: ignore[type-arg]
         self.metrics = metrics
 
     @staticmethod
-    async def job_callback(job_queue: JobQueue, job: Job) -> None:  # type: ignore[type-arg]
+    async def job_callback(job_queue: JobQueue, job: Job) -> None:
         if isinstance(job_queue, CountingJobQueue):
             job_queue.metrics.job_runs.labels(job=job.name or "unnamed").inc()
         await JobQueue.job_callback(job_queue, job)

@@ -38,14 +38,14 @@ MAX_BODY_BYTES = 1024 * 1024
 DRAIN_BYTES = 16 * MAX_BODY_BYTES
 
 
-def _runtime(app: Application) -> Runtime:  # type: ignore[type-arg]
+def _runtime(app: Application) -> Runtime:
     return app.bot_data["runtime"]
 
 
 class _Base(tornado.web.RequestHandler):
-    bot_app: Application  # type: ignore[type-arg]
+    bot_app: Application
 
-    def initialize(self, bot_app: Application) -> None:  # type: ignore[type-arg]
+    def initialize(self, bot_app: Application) -> None:
         self.bot_app = bot_app
 
     def _json(self, status: int, body: dict[str, Any]) -> None:
@@ -62,9 +62,9 @@ class WebhookHandler(_Base):
     limit answers with a closed connection).
     """
 
-    SUPPORTED_METHODS = ("POST",)  # type: ignore[assignment]
+    SUPPORTED_METHODS = ("POST",)
 
-    def initialize(self, bot_app: Application, secret_token: str) -> None:  # type: ignore[override,type-arg]
+    def initialize(self, bot_app: Application, secret_token: str) -> None:  # type: ignore[override]
         super().initialize(bot_app)
         self.secret_token = secret_token.encode()
 
@@ -171,7 +171,7 @@ def _access_log(handler: tornado.web.RequestHandler) -> None:
 
 
 def make_app(
-    application: Application,  # type: ignore[type-arg]
+    application: Application,
     *,
     webhook_path: str | None = None,
     secret_token: str | None = None,

@@ -1,12 +1,13 @@
-"""Who may act, and the ticket they act on: checked inside the calling service's transaction."""
+"""Who may act, the ticket they act on, and the trace it leaves: inside the caller's transaction."""
 
 from __future__ import annotations
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot import clock
 from bot.i18n import N_
-from bot.models import Person, Role, Ticket
+from bot.models import Person, Role, Ticket, TicketEvent
 from bot.services.errors import NotAllowed, ticket_not_found
 
 
@@ -39,3 +40,13 @@ async def load_ticket(session: AsyncSession, number: int, *, lock: bool = False)
     if ticket is None:
         raise ticket_not_found(number)
     return ticket
+
+
+def ticket_event(
+    ticket_id: int | None, actor_id: int | None, kind: str, detail: str | None = None
+) -> TicketEvent:
+    """A line of a ticket's history, stamped now; `actor_id` None when the bot acted."""
+    assert ticket_id is not None
+    return TicketEvent(
+        ticket_id=ticket_id, at=clock.now(), actor_id=actor_id, kind=kind, detail=detail
+    )

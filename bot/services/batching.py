@@ -42,7 +42,7 @@ async def submit(db: Database, flush: Flush[T, R], item: T) -> R:
     writer = _writers.get(db)
     if writer is None:
         writer = _writers[db] = _Writer(db)
-    return await writer.submit(flush, item)  # type: ignore[no-any-return]
+    return await writer.submit(flush, item)  # type: ignore[return-value]
 
 
 class _Writer:

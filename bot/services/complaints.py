@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Complaint, Person, TicketEvent
-from bot.services.access import load_ticket, require_manager
+from bot.models import Complaint, Person
+from bot.services.access import load_ticket, require_manager, ticket_event
 from bot.services.errors import InvalidInput
 
 MAX_COMPLAINT = 2000
@@ -50,11 +50,7 @@ async def record(db: Database, *, number: int, actor_id: int, text: str) -> Comp
                 recorded_by=actor_id,
             )
         )
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id, at=now, actor_id=actor_id, kind="complaint", detail=text
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "complaint", text))
         agent = await session.get(Person, ticket.agent_id)
         name = agent.full_name if agent and agent.full_name else str(ticket.agent_id)
         return ComplaintRecord(number=number, agent_id=ticket.agent_id, agent_name=name)

@@ -17,24 +17,29 @@ money (pay) is a decimal string such as "750.00", so no binary rounding creeps i
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, PlainSerializer, TypeAdapter
-from sqlmodel import select
 
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Outbox
 from bot.services import more_shop_figures, orders, scoreboard, shop_figures, team
 from bot.services.dsr import DsrLatest
 from bot.services.errors import InvalidInput
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
-from scoring import RefundFigures, TargetResult, bonus_at_risk, day_start_utc, local_day
+from scoring import (
+    OverdueRule,
+    RefundFigures,
+    TargetResult,
+    bonus_at_risk,
+    day_start_utc,
+    local_day,
+)
 from scoring.figures import dsr_change
 from scoring.months import month_period_utc, month_start
 
@@ -158,6 +163,9 @@ class Digest:
     first_time_fix_rate: float | None = None  # team, month to date
     internal_complaints: int = 0  # team, month to date
     dsr: DsrLine | None = None
+    # The thresholds `tickets.open_over_3d` / `open_over_5d` were counted with: the follow-ups'
+    # (the JSON keys keep the domain's default days in their names).
+    overdue: OverdueRule = field(default_factory=OverdueRule)
     # Set when the digest covers a day not over yet (tomorrow's digest: today so far): when
     # the figures were taken, in the team's zone. None for a whole day.
     partial_as_of: datetime | None = None
@@ -237,8 +245,8 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         db,
         day=day,
         tz=tz,
-        remind_after=shop_figures.OVER_3D,
-        escalate_after=shop_figures.OVER_5D,
+        remind_after=settings.followup.overdue.remind_after,
+        escalate_after=settings.followup.overdue.escalate_after,
         oldest=OLDEST_SHOWN,
     )
     surveys = await shop_figures.survey_counts(db, day=day, tz=tz)
@@ -282,6 +290,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         first_time_fix_rate=more.first_time_fix.rate,
         internal_complaints=more.internal_complaints,
         dsr=dsr_line(more.dsr),
+        overdue=settings.followup.overdue,
         partial_as_of=partial_as_of,
     )
 
@@ -290,7 +299,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
 
 
 def digest_key(day: date) -> str:
-    return f"digest:{day.isoformat()}"
+    return outbox.key("digest", day.isoformat())
 
 
 def due_day(settings: Settings, now: datetime) -> date:
@@ -303,8 +312,7 @@ def due_day(settings: Settings, now: datetime) -> date:
 
 async def _claimed(db: Database, key: str) -> bool:
     async with db.transaction() as session:
-        rows = await session.exec(select(Outbox.id).where(Outbox.dedupe_key == key))
-        return rows.first() is not None
+        return await outbox.exists_key(session, key)
 
 
 async def claim_due(db: Database, settings: Settings) -> date | None:
@@ -337,7 +345,7 @@ async def claim_due(db: Database, settings: Settings) -> date | None:
         if queued:
             await outbox.enqueue(
                 session,
-                key=f"{key}:text",
+                key=outbox.key(key, "text"),
                 kind=NOTICE_KIND,
                 chat_id=chat_id,
                 payload={"part": "text", "digest": snapshot},

@@ -75,7 +75,7 @@ async def record(db: Database, *, day: date, scores: Dsr, actor_id: int, tz: Zon
             "recorded_at": now,
             "recorded_by": actor_id,
         }
-        created = await insert_if_missing(session, DsrEntry, day=day, **values)
+        created = await insert_if_missing(session, DsrEntry, day=day, **values)  # type: ignore[arg-type]
         row = (
             await session.exec(select(DsrEntry).where(DsrEntry.day == day).with_for_update())
         ).one()

@@ -132,7 +132,7 @@ async def tickets_of_month(db: Database, *, month: date, tz: ZoneInfo) -> Ticket
         ):
             surveys[survey.ticket_id] = survey
         sales = {
-            int(ticket_id): Decimal(total)
+            int(ticket_id): Decimal(total)  # type: ignore[arg-type]
             for ticket_id, total in await session.exec(
                 select(col(Sale.ticket_id), func.sum(col(Sale.amount)))
                 .where(col(Sale.ticket_id).in_(wanted))
@@ -151,7 +151,7 @@ async def tickets_of_month(db: Database, *, month: date, tz: ZoneInfo) -> Ticket
     for ticket in tickets:
         assert ticket.id is not None
         refund = refunds.get(ticket.id)
-        survey = surveys.get(ticket.id)
+        survey = surveys.get(ticket.id)  # type: ignore[assignment]
         dispute_day = refund.day if refund is not None and refund.dispute else None
         intervened = intervention_day(interventions.get(ticket.id), dispute_day)
         rows.append(

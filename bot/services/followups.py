@@ -13,15 +13,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import String, case, cast, exists, literal
+from sqlalchemy import case, literal
 from sqlmodel import col, select
 
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
-from bot.models import Outbox, Person, Ticket, TicketStatus
+from bot.models import Person, Ticket, TicketStatus
 from bot.services import team
 from bot.services.team import Member
+from scoring import OverdueRule
 from scoring.quiet_hours import release_time
 
 log = logging.getLogger(__name__)
@@ -34,11 +35,11 @@ class Level(StrEnum):
 
 KINDS = {Level.REMIND: "followup_remind", Level.ESCALATE: "followup_escalate"}
 # A reminder the agent's private chat refused goes to the team chat under its own key.
-TEAM_CHAT_SUFFIX = ":team"
+TEAM_CHAT_PART = "team"
 
 
 def key(ticket_id: int, round_: int, level: Level) -> str:
-    return f"followup:{ticket_id}:{round_}:{level.value}"
+    return outbox.key("followup", ticket_id, round_, level.value)
 
 
 @dataclass(frozen=True)
@@ -74,22 +75,17 @@ class Overdue:
     managers: tuple[Member, ...]
 
 
-def _thresholds(settings: Settings) -> tuple[timedelta, timedelta]:
-    rules = settings.followup
-    return timedelta(days=rules.remind_after_days), timedelta(days=rules.escalate_after_days)
-
-
-def _level(age: timedelta, escalate_after: timedelta) -> Level:
+def _level(age: timedelta, rule: OverdueRule) -> Level:
     # Past the escalation age the reminder is moot: a ticket logged already that old, or
     # one whose reminder never got out, gets only the escalation.
-    return Level.ESCALATE if age > escalate_after else Level.REMIND
+    return Level.ESCALATE if rule.is_escalated(age) else Level.REMIND
 
 
 async def sweep(db: Database, settings: Settings) -> SweepResult:
     """Queue every follow-up that has come due and is not queued yet; safe to run any time."""
     now = clock.now()
-    remind_after, escalate_after = _thresholds(settings)
-    candidates = await _candidates(db, now, remind_after, escalate_after)
+    rule = settings.followup.overdue
+    candidates = await _candidates(db, now, rule.remind_after, rule.escalate_after)
     if not candidates:
         return SweepResult()
     team_chat = await team.team_chat_id(db)
@@ -97,7 +93,7 @@ async def sweep(db: Database, settings: Settings) -> SweepResult:
     counts = {Level.REMIND: 0, Level.ESCALATE: 0}
     waiting = failed = 0
     for candidate in candidates:
-        level = _level(now - candidate.received_at, escalate_after)
+        level = _level(now - candidate.received_at, rule)
         private = level is Level.REMIND and candidate.agent_has_private_chat
         chat_id = candidate.agent_id if private else team_chat
         if chat_id is None:
@@ -143,23 +139,18 @@ async def _candidates(
     db: Database, now: datetime, remind_after: timedelta, escalate_after: timedelta
 ) -> list[_Candidate]:
     """Open tickets past a threshold whose follow-up for that level is not queued yet."""
-    level_suffix = case(
-        (col(Ticket.received_at) < now - escalate_after, literal(":" + Level.ESCALATE.value)),
-        else_=literal(":" + Level.REMIND.value),
+    level = case(
+        (col(Ticket.received_at) < now - escalate_after, literal(Level.ESCALATE.value)),
+        else_=literal(Level.REMIND.value),
     )
-    due_key = (
-        literal("followup:")
-        + cast(Ticket.id, String)
-        + literal(":")
-        + cast(Ticket.round, String)
-        + level_suffix
+    # `key` in SQL: the lookup uses the outbox's unique index, so a sweep with nothing new to
+    # do costs one query however many overdue tickets are already followed up.
+    already_queued = outbox.queued(
+        outbox.key_sql("followup", col(Ticket.id), col(Ticket.round), level)
     )
-    # The key lookup uses the outbox's unique index, so a sweep with nothing new to do
-    # costs one query however many overdue tickets are already followed up.
-    already_queued = exists().where(col(Outbox.dedupe_key) == due_key)
     async with db.transaction() as session:
         rows = await session.exec(
-            select(
+            select(  # type: ignore[call-overload]
                 Ticket.id,
                 Ticket.round,
                 Ticket.received_at,
@@ -190,13 +181,12 @@ async def due(
     reminder, once the ticket is past the escalation age (the escalation says it all).
     """
     now = clock.now()
-    _remind_after, escalate_after = _thresholds(settings)
     async with db.transaction() as session:
         ticket = await session.get(Ticket, ticket_id)
         if ticket is None or ticket.status != TicketStatus.OPEN or ticket.round != round_:
             return None
         age = now - ticket.received_at
-        if level is Level.REMIND and _level(age, escalate_after) is Level.ESCALATE:
+        if level is Level.REMIND and _level(age, settings.followup.overdue) is Level.ESCALATE:
             return None
     # Read after the transaction: sessions keep loaded values (expire_on_commit=False).
     return Overdue(
@@ -233,7 +223,7 @@ async def remind_in_team_chat(
     async with db.transaction() as session:
         return await outbox.enqueue(
             session,
-            key=key(ticket_id, round_, Level.REMIND) + TEAM_CHAT_SUFFIX,
+            key=outbox.key(key(ticket_id, round_, Level.REMIND), TEAM_CHAT_PART),
             kind=KINDS[Level.REMIND],
             chat_id=team_chat,
             payload=_payload(ticket_id, round_, True),

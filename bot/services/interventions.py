@@ -15,8 +15,8 @@ from sqlmodel import select
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Intervention, Refund, TicketEvent
-from bot.services.access import load_ticket, require_member
+from bot.models import Intervention, Refund
+from bot.services.access import load_ticket, require_member, ticket_event
 from bot.services.errors import NotFound
 from bot.services.sql import insert_if_missing
 from scoring import local_day
@@ -57,9 +57,7 @@ async def record(db: Database, *, number: int, actor_id: int, tz: ZoneInfo) -> I
             await session.exec(select(Intervention).where(Intervention.ticket_id == ticket.id))
         ).one()
         if created:
-            session.add(
-                TicketEvent(ticket_id=ticket.id, at=now, actor_id=actor_id, kind="intervened")
-            )
+            session.add(ticket_event(ticket.id, actor_id, "intervened"))
         return InterventionRecord(number=number, day=row.day, already=not created)
 
 
@@ -78,17 +76,10 @@ async def cancel(db: Database, *, number: int, actor_id: int) -> InterventionRem
             raise NotFound(N_("No intervention is recorded on #%(number)s."), number=number)
         dispute = (
             await session.exec(
-                select(Refund.day).where(Refund.ticket_id == ticket.id, Refund.dispute)
+                select(Refund.day).where(Refund.ticket_id == ticket.id, Refund.dispute)  # type: ignore[call-overload]
             )
         ).first()
-        removed = InterventionRemoved(number=number, day=row.day, dispute_day=dispute)
+        removed = InterventionRemoved(number=number, day=row.day, dispute_day=dispute)  # type: ignore[arg-type]
         await session.delete(row)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=clock.now(),
-                actor_id=actor_id,
-                kind="intervention_cancelled",
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "intervention_cancelled"))
         return removed

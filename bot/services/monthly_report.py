@@ -131,8 +131,8 @@ async def build_report(
         db,
         day=as_of,
         tz=tz,
-        remind_after=shop_figures.OVER_3D,
-        escalate_after=shop_figures.OVER_5D,
+        remind_after=settings.followup.overdue.remind_after,
+        escalate_after=settings.followup.overdue.escalate_after,
         oldest=0,
     )
     start, end = month_period_utc(month, tz, clock.now())

@@ -66,7 +66,7 @@ async def _first_time_fix(
     session: AsyncSession, start: datetime, end: datetime
 ) -> dict[int, FirstTimeFix]:
     first = col(Ticket.first_resolved_at)
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(
             col(Ticket.first_resolver_id),
             func.count(),
@@ -89,7 +89,7 @@ async def _refund_hours(session: AsyncSession, window: tuple[date, date]) -> lis
         .where(col(Ticket.id) == col(Refund.ticket_id))
         .scalar_subquery()
     )
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(col(Refund.requested_at), received, col(Refund.recorded_at)).where(
             col(Refund.day) >= window[0], col(Refund.day) <= window[1]
         )
@@ -105,7 +105,7 @@ async def _interventions(session: AsyncSession, window: tuple[date, date]) -> in
     with a dispute refund there and no /intervened of their own (on whatever day)."""
     first, last = window
     days: dict[int, tuple[date | None, date | None]] = {}
-    explicit = await session.exec(
+    explicit = await session.exec(  # type: ignore[call-overload]
         select(col(Intervention.ticket_id), col(Intervention.day)).where(
             col(Intervention.day) >= first, col(Intervention.day) <= last
         )
@@ -117,7 +117,7 @@ async def _interventions(session: AsyncSession, window: tuple[date, date]) -> in
         .where(col(Intervention.ticket_id) == col(Refund.ticket_id))
         .scalar_subquery()
     )
-    disputes = await session.exec(
+    disputes = await session.exec(  # type: ignore[call-overload]
         select(col(Refund.ticket_id), col(Refund.day), explicit_day).where(
             col(Refund.dispute), col(Refund.day) >= first, col(Refund.day) <= last
         )
@@ -129,7 +129,7 @@ async def _interventions(session: AsyncSession, window: tuple[date, date]) -> in
 
 async def _complaints(session: AsyncSession, start: datetime, end: datetime) -> dict[int, int]:
     at = col(Complaint.recorded_at)
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(col(Complaint.agent_id), func.count())
         .where(at >= start, at < end)
         .group_by(col(Complaint.agent_id))
@@ -138,7 +138,7 @@ async def _complaints(session: AsyncSession, start: datetime, end: datetime) -> 
 
 
 async def _sales(session: AsyncSession, first: date, last: date) -> dict[int, Decimal]:
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(col(Sale.agent_id), func.sum(col(Sale.amount)))
         .where(col(Sale.day) >= first, col(Sale.day) <= last)
         .group_by(col(Sale.agent_id))

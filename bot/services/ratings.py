@@ -9,9 +9,10 @@ from sqlmodel import col, select
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Person, Role, SkillRating, TicketEvent
-from bot.services.access import load_ticket, require_manager
+from bot.models import Person, Role, SkillRating
+from bot.services.access import load_ticket, require_manager, ticket_event
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.team import display_name
 from scoring import QUALITY_SCORES, SKILL_SCORES
 
 
@@ -66,7 +67,7 @@ async def rate_skill(db: Database, *, actor_id: int, agent_id: int, rating: int)
                 N_("I have not seen user %(ref)s yet; ask them to send me a message first."),
                 ref=agent_id,
             )
-        name = agent.full_name or str(agent_id)
+        name = display_name(agent)
         if agent.role != Role.AGENT:
             raise InvalidInput(
                 N_("%(name)s is not an agent; skill is rated for agents only."), name=name
@@ -99,13 +100,5 @@ async def override_quality(
         previous = ticket.quality
         ticket.quality = quality
         ticket.quality_overridden = True
-        session.add(
-            TicketEvent(
-                ticket_id=number,
-                at=clock.now(),
-                actor_id=actor_id,
-                kind="quality",
-                detail=str(quality),
-            )
-        )
+        session.add(ticket_event(number, actor_id, "quality", str(quality)))
         return QualityChange(number=number, quality=quality, previous=previous)

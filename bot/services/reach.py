@@ -49,7 +49,7 @@ async def team_chat_refused(db: Database, *, chat_id: int, reason: str) -> int:
         for manager in reachable:
             queued += await outbox.enqueue(
                 session,
-                key=f"{KIND_TEAM_CHAT_LOST}:{chat_id}:{manager.user_id}:{day}",
+                key=outbox.key(KIND_TEAM_CHAT_LOST, chat_id, manager.user_id, day),
                 kind=KIND_TEAM_CHAT_LOST,
                 chat_id=manager.user_id,
                 payload={"chat_id": chat_id, "reason": reason[:200]},
@@ -107,7 +107,7 @@ async def team_chat_back(db: Database, *, chat_id: int) -> Back | None:
         for manager in reachable:
             await outbox.enqueue(
                 session,
-                key=f"{KIND_TEAM_CHAT_BACK}:{chat_id}:{manager.user_id}:{now.isoformat()}",
+                key=outbox.key(KIND_TEAM_CHAT_BACK, chat_id, manager.user_id, now.isoformat()),
                 kind=KIND_TEAM_CHAT_BACK,
                 chat_id=manager.user_id,
                 payload={"chat_id": chat_id, "delivered": back.delivered, "missed": back.missed},

@@ -13,8 +13,8 @@ from sqlmodel import select
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Refund, TicketEvent
-from bot.services.access import load_ticket, require_member
+from bot.models import Refund
+from bot.services.access import load_ticket, require_member, ticket_event
 from bot.services.errors import InvalidInput, NotFound
 from scoring import local_day
 
@@ -111,12 +111,7 @@ async def record(
         existing.requested_at = requested_at
         existing.recorded_by = actor_id
         detail = f"{amount} dispute" if dispute else str(amount)
-        assert ticket.id is not None
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id, at=now, actor_id=actor_id, kind="refund", detail=detail
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "refund", detail))
         return RefundChange(current=_record(number, existing), previous=previous)
 
 
@@ -132,14 +127,5 @@ async def cancel(db: Database, *, number: int, actor_id: int) -> RefundRecord:
             raise NotFound(N_("No refund is recorded on #%(number)s."), number=number)
         removed = _record(number, existing)
         await session.delete(existing)
-        assert ticket.id is not None
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=clock.now(),
-                actor_id=actor_id,
-                kind="refund_cancelled",
-                detail=str(removed.amount),
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "refund_cancelled", str(removed.amount)))
         return removed

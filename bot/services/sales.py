@@ -21,8 +21,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from bot import clock
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Person, Role, Sale, TicketEvent
-from bot.services.access import load_ticket, require_member
+from bot.models import Person, Role, Sale
+from bot.services.access import load_ticket, require_member, ticket_event
 from bot.services.csv_import import ImportRejected, Problem, read_rows
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.orders import check_not_future, parse_day
@@ -94,11 +94,7 @@ async def record(
             recorded_by=actor_id,
         )
         session.add(sale)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id, at=now, actor_id=actor_id, kind="sale", detail=str(amount)
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "sale", str(amount)))
         await session.flush()
         return SaleRecord(
             number=number,
@@ -127,15 +123,7 @@ async def cancel(db: Database, *, number: int, actor_id: int) -> SaleRecord:
         if sale is None:
             raise NotFound(N_("No sale is recorded on #%(number)s."), number=number)
         await session.delete(sale)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                at=clock.now(),
-                actor_id=actor_id,
-                kind="sale_cancelled",
-                detail=str(sale.amount),
-            )
-        )
+        session.add(ticket_event(ticket.id, actor_id, "sale_cancelled", str(sale.amount)))
         await session.flush()
         return SaleRecord(
             number=number,
@@ -194,7 +182,7 @@ async def _agents(session: AsyncSession, refs: Sequence[str]) -> dict[str, int]:
                 func.lower(Person.username).in_(names), members
             )
         ):
-            found[f"@{username.lower()}"] = int(user_id)
+            found[f"@{username.lower()}"] = int(user_id)  # type: ignore[union-attr]
     return found
 
 
@@ -223,7 +211,7 @@ async def import_csv(db: Database, text: str, *, tz: ZoneInfo) -> SalesImport:
         for row in rows:
             session.add(
                 Sale(
-                    agent_id=agent_of(row),
+                    agent_id=agent_of(row),  # type: ignore[arg-type]
                     amount=row.amount,
                     day=row.day,
                     order_ref=row.order_ref,

@@ -32,8 +32,9 @@ from bot.services.errors import InvalidInput
 from bot.services.more_shop_figures import MoreShopFigures
 from bot.services.sql import unresolved_at, within_hours
 from scoring import (
-    SPEED_FAST_HOURS,
+    SPEED_BANDS,
     SPEED_SLOW_HOURS,
+    SPEED_SLOWEST,
     Indicators,
     base_part,
     mean_from_counts,
@@ -140,7 +141,7 @@ def _agent_filter(column: Any, agent_id: int | None) -> ColumnElement[bool]:
 async def _counts_by_band(session: AsyncSession, statement: Any) -> dict[int, dict[int, int]]:
     """Rows of (agent_id, score) from a subquery → {agent_id: {score: count}}."""
     sub = statement.subquery()
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(sub.c.agent_id, sub.c.score, func.count()).group_by(sub.c.agent_id, sub.c.score)
     )
     counts: dict[int, dict[int, int]] = defaultdict(dict)
@@ -164,9 +165,11 @@ async def _resolved_in_period(
     """Speed bands, quality scores and counts of the tickets resolved in [start, end)."""
     received, resolved = col(Ticket.received_at), col(Ticket.resolved_at)
     band = case(
-        (within_hours(session, received, resolved, SPEED_FAST_HOURS), 10),
-        (within_hours(session, received, resolved, SPEED_SLOW_HOURS), 8),
-        else_=5,
+        *(
+            (within_hours(session, received, resolved, hours), score)
+            for hours, score in SPEED_BANDS
+        ),
+        else_=SPEED_SLOWEST,
     )
     # One range scan grouped by (agent, speed, quality) serves all three: the month's
     # resolved tickets are the bulk of the scoreboard's work.
@@ -179,7 +182,7 @@ async def _resolved_in_period(
         .where(resolved >= start, resolved < end, _agent_filter(col(Ticket.agent_id), agent_id))
         .subquery()
     )
-    rows = await session.exec(
+    rows = await session.exec(  # type: ignore[call-overload]
         select(inner.c.agent_id, inner.c.speed, inner.c.quality, func.count()).group_by(
             inner.c.agent_id, inner.c.speed, inner.c.quality
         )
@@ -200,20 +203,20 @@ async def _overdue_counts(
 ) -> dict[int, int]:
     """Per agent, tickets still open at `end` and received more than SPEED_SLOW_HOURS before.
 
-    Never resolving must not help: each of these scores as a slow resolution (5).
+    Never resolving must not help: each of these scores as the slowest resolution.
     """
     received = col(Ticket.received_at)
     overdue = (received < end - timedelta(hours=SPEED_SLOW_HOURS),)
-    overdue_rows = union_all(
+    overdue_rows = union_all(  # type: ignore[var-annotated]
         *(
-            select(col(Ticket.agent_id).label("agent_id"), literal(5).label("score")).where(
-                still_open, *overdue, _agent_filter(col(Ticket.agent_id), agent_id)
-            )
+            select(
+                col(Ticket.agent_id).label("agent_id"), literal(SPEED_SLOWEST).label("score")
+            ).where(still_open, *overdue, _agent_filter(col(Ticket.agent_id), agent_id))
             for still_open in unresolved_at(end)
         )
     )
     counts = await _counts_by_band(session, overdue_rows)
-    return {agent: bands[5] for agent, bands in counts.items()}
+    return {agent: bands[SPEED_SLOWEST] for agent, bands in counts.items()}
 
 
 async def _satisfaction_counts(
@@ -250,7 +253,7 @@ async def _satisfaction_counts(
 def _with_overdue(bands: dict[int, int], overdue: dict[int, int], user_id: int) -> dict[int, int]:
     if user_id not in overdue:
         return bands
-    return {**bands, 5: bands.get(5, 0) + overdue[user_id]}
+    return {**bands, SPEED_SLOWEST: bands.get(SPEED_SLOWEST, 0) + overdue[user_id]}
 
 
 async def _latest_skills(
@@ -270,7 +273,7 @@ async def _latest_skills(
         .where(col(SkillRating.rated_at) < end, _agent_filter(col(SkillRating.agent_id), agent_id))
         .subquery()
     )
-    rows = await session.exec(select(ranked.c.agent_id, ranked.c.rating).where(ranked.c.rank == 1))
+    rows = await session.exec(select(ranked.c.agent_id, ranked.c.rating).where(ranked.c.rank == 1))  # type: ignore[call-overload]
     return {int(agent): int(rating) for agent, rating in rows}
 
 
@@ -286,7 +289,7 @@ async def _people(
             col(Person.role) == Role.AGENT,
             col(Person.user_id).in_(ids) if ids else false(),
         )
-    rows = await session.exec(select(col(Person.user_id), col(Person.full_name)).where(wanted))
+    rows = await session.exec(select(col(Person.user_id), col(Person.full_name)).where(wanted))  # type: ignore[call-overload]
     return [(int(user_id), name or str(user_id)) for user_id, name in rows]
 
 

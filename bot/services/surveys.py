@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from sqlalchemy import String, cast, or_, update
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,9 +27,11 @@ from bot import clock, outbox
 from bot.config import SurveySettings
 from bot.db import Database
 from bot.i18n import N_
-from bot.models import Outbox, Person, Role, Survey, TeamSetting, Ticket, TicketEvent, TicketStatus
+from bot.models import Outbox, Person, Role, Survey, Ticket, TicketStatus
+from bot.services import team
+from bot.services.access import ticket_event
 from bot.services.errors import Conflict, NotAllowed
-from bot.services.team import TEAM_CHAT_KEY
+from scoring import SATISFACTION_SCORES
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +53,11 @@ OPEN_STATUSES = (SurveyStatus.PENDING, SurveyStatus.SENT)
 
 
 class Rating(IntEnum):
-    """The answers in button order; the value is the KPI score (domain page: 10 / 8 / 5)."""
+    """The answers in button order; the value is the KPI score (`scoring`'s mapping)."""
 
-    VERY_SATISFIED = 10
-    SATISFIED = 8
-    DISSATISFIED = 5
+    VERY_SATISFIED = SATISFACTION_SCORES["very_satisfied"]
+    SATISFIED = SATISFACTION_SCORES["satisfied"]
+    DISSATISFIED = SATISFACTION_SCORES["dissatisfied"]
 
 
 class Outcome(StrEnum):
@@ -77,7 +79,7 @@ KIND_UNDELIVERABLE = "survey-undeliverable"
 
 
 def _key(kind: str, survey_id: int, *extra: object) -> str:
-    return ":".join([kind, str(survey_id), *(str(part) for part in extra)])
+    return outbox.key(kind, survey_id, *extra)
 
 
 @dataclass(frozen=True)
@@ -286,7 +288,7 @@ async def mark_undeliverable(db: Database, survey_id: int, *, reason: str) -> No
         assert found is not None
         survey, ticket = found
         await _close_ticket(session, survey, ticket)
-        session.add(_event(ticket, None, "survey_undeliverable", reason[:500]))
+        session.add(ticket_event(ticket.id, None, "survey_undeliverable", reason[:500]))
         await _notify_agent(
             session,
             ticket,
@@ -340,7 +342,7 @@ async def answer(
             # A double tap racing the first one: the first one won.
             raise Conflict(N_("You have already answered this survey. Thank you!"))
         await _close_ticket(session, survey, ticket)
-        session.add(_event(ticket, presser_id, "survey_answered", str(int(rating))))
+        session.add(ticket_event(ticket.id, presser_id, "survey_answered", str(int(rating))))
         await _withdraw(session, survey, ticket, Outcome.ANSWERED, rating, keep=tapped_message_id)
         await _notify_agent(
             session,
@@ -380,15 +382,15 @@ async def take_comment(db: Database, *, customer_id: int, text: str) -> Commente
         survey, ticket = found
         assert survey.id is not None and ticket.id is not None
         stored = text[:MAX_COMMENT]
-        claimed = await session.exec(  # type: ignore[call-overload]
+        claimed = await session.exec(
             update(Survey)
             .where(col(Survey.id) == survey.id, col(Survey.comment).is_(None))
             .values(comment=stored)
         )
         if not claimed.rowcount:
             return None
-        session.add(_event(ticket, customer_id, "survey_comment", stored))
-        team_chat = await _team_chat(session)
+        session.add(ticket_event(ticket.id, customer_id, "survey_comment", stored))
+        team_chat = await team.team_chat_in(session)
         if team_chat is None:
             log.warning("comment on ticket #%s stored, but no team chat is set", ticket.id)
         else:
@@ -409,7 +411,7 @@ async def take_comment(db: Database, *, customer_id: int, text: str) -> Commente
 
 
 async def _alert_team(session: AsyncSession, survey_id: int, ticket: Ticket) -> None:
-    team_chat = await _team_chat(session)
+    team_chat = await team.team_chat_in(session)
     if team_chat is None:
         log.warning("ticket #%s rated dissatisfied, but no team chat is set", ticket.id)
         return
@@ -445,9 +447,9 @@ async def sweep(db: Database, settings: SurveySettings) -> SweepResult:
             await session.exec(
                 select(Survey.id).where(
                     or_(
-                        (Survey.status == SurveyStatus.SENT)
+                        (col(Survey.status) == SurveyStatus.SENT)
                         & (col(Survey.sent_at) <= now - expire_after),
-                        (Survey.status == SurveyStatus.PENDING)
+                        (col(Survey.status) == SurveyStatus.PENDING)
                         & (col(Survey.created_at) <= now - expire_after),
                     )
                 )
@@ -476,11 +478,11 @@ async def sweep(db: Database, settings: SurveySettings) -> SweepResult:
 
 
 async def _remind(session: AsyncSession, survey_id: int, now: datetime) -> bool:
-    claimed = await session.exec(  # type: ignore[call-overload]
+    claimed = await session.exec(
         update(Survey)
         .where(
             col(Survey.id) == survey_id,
-            Survey.status == SurveyStatus.SENT,
+            Survey.status == SurveyStatus.SENT,  # type: ignore[arg-type]
             col(Survey.reminded_at).is_(None),
         )
         .values(reminded_at=now)
@@ -508,7 +510,7 @@ async def _expire(session: AsyncSession, survey_id: int, now: datetime) -> bool:
     assert found is not None
     survey, ticket = found
     await _close_ticket(session, survey, ticket)
-    session.add(_event(ticket, None, "survey_expired"))
+    session.add(ticket_event(ticket.id, None, "survey_expired"))
     await _withdraw(session, survey, ticket, Outcome.EXPIRED)
     return True
 
@@ -518,10 +520,10 @@ async def _repair_lost_sends(db: Database) -> int:
     async with db.transaction() as session:
         rows = await session.exec(
             select(Survey.id, Outbox.chat_id, Outbox.message_id, Outbox.sent_at)
-            .join(Outbox, col(Outbox.dedupe_key) == KIND_SURVEY + ":" + cast(Survey.id, String))
+            .join(Outbox, col(Outbox.dedupe_key) == outbox.key_sql(KIND_SURVEY, col(Survey.id)))
             .where(
                 Survey.status == SurveyStatus.PENDING,
-                Outbox.status == "sent",
+                Outbox.status == outbox.Status.SENT,
                 col(Outbox.message_id).is_not(None),
             )
         )
@@ -574,7 +576,7 @@ async def _transition(
     session: AsyncSession, survey_id: int, from_: tuple[SurveyStatus, ...], **values: Any
 ) -> bool:
     """The claim: move a survey on only if it is still in one of `from_`; True if this call did."""
-    result = await session.exec(  # type: ignore[call-overload]
+    result = await session.exec(
         update(Survey)
         .where(col(Survey.id) == survey_id, col(Survey.status).in_(from_))
         .values(**values)
@@ -588,12 +590,12 @@ def _expires_at(survey: Survey, settings: SurveySettings) -> datetime:
 
 async def _close_ticket(session: AsyncSession, survey: Survey, ticket: Ticket) -> None:
     """The survey round is over: its ticket closes, unless a reopen has moved it on."""
-    await session.exec(  # type: ignore[call-overload]
+    await session.exec(
         update(Ticket)
         .where(
             col(Ticket.id) == ticket.id,
-            Ticket.round == survey.round,
-            Ticket.status == TicketStatus.RESOLVED,
+            Ticket.round == survey.round,  # type: ignore[arg-type]
+            Ticket.status == TicketStatus.RESOLVED,  # type: ignore[arg-type]
         )
         .values(status=TicketStatus.CLOSED, closed_at=clock.now())
     )
@@ -610,18 +612,9 @@ async def _withdraw(
 ) -> None:
     """Drop unsent survey messages and take the buttons off the sent ones (but `keep`)."""
     assert survey.id is not None
-    keys = [_key(KIND_SURVEY, survey.id), _key(KIND_REMIND, survey.id)]
-    await session.exec(  # type: ignore[call-overload]
-        update(Outbox)
-        .where(col(Outbox.dedupe_key).in_(keys), Outbox.status == "pending")
-        .values(status="cancelled")
-    )
-    sent = await session.exec(
-        select(Outbox.message_id).where(
-            Outbox.dedupe_key == _key(KIND_REMIND, survey.id), Outbox.status == "sent"
-        )
-    )
-    message_ids = {survey.message_id, *sent}
+    await outbox.cancel(session, [_key(KIND_SURVEY, survey.id), _key(KIND_REMIND, survey.id)])
+    reminder = await outbox.sent_message_id(session, _key(KIND_REMIND, survey.id))
+    message_ids = {survey.message_id, reminder}
     for message_id in sorted(m for m in message_ids if m is not None and m != keep):
         await _close_message(session, survey, ticket, outcome, message_id, rating)
 
@@ -659,16 +652,11 @@ async def _notify_agent(
     """To the agent's private chat if they have started the bot, else to the team chat."""
     agent = await session.get(Person, ticket.agent_id)
     chat_id = ticket.agent_id if agent is not None and agent.has_private_chat else None
-    chat_id = chat_id or await _team_chat(session)
+    chat_id = chat_id or await team.team_chat_in(session)
     if chat_id is None:
         log.warning("%s for ticket #%s has nowhere to go: no team chat is set", kind, ticket.id)
         return
     await outbox.enqueue(session, key=key, kind=kind, chat_id=chat_id, payload=payload)
-
-
-async def _team_chat(session: AsyncSession) -> int | None:
-    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-    return int(setting.value) if setting else None
 
 
 async def _person(session: AsyncSession, user_id: int) -> list[Any]:
@@ -678,19 +666,10 @@ async def _person(session: AsyncSession, user_id: int) -> list[Any]:
 
 def _named(person: Person) -> list[Any]:
     """[user id, display name], JSON-friendly, for mentions in team messages."""
-    return [person.user_id, person.full_name or person.username or str(person.user_id)]
+    return [person.user_id, team.display_name(person)]
 
 
 def _summary(ticket: Ticket) -> str:
     """The description on one short line."""
     text = " ".join(ticket.description.split())
     return text if len(text) <= SUMMARY_LIMIT else text[: SUMMARY_LIMIT - 1] + "…"
-
-
-def _event(
-    ticket: Ticket, actor_id: int | None, kind: str, detail: str | None = None
-) -> TicketEvent:
-    assert ticket.id is not None
-    return TicketEvent(
-        ticket_id=ticket.id, at=clock.now(), actor_id=actor_id, kind=kind, detail=detail
-    )

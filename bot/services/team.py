@@ -54,10 +54,15 @@ class Member:
         return f"@{self.username}" if self.username else self.name
 
 
+def display_name(person: Person) -> str:
+    """How a person is named in messages: their Telegram name, else @username, else their id."""
+    return person.full_name or person.username or str(person.user_id)
+
+
 def _member(person: Person) -> Member:
     return Member(
         user_id=person.user_id,
-        name=person.full_name or str(person.user_id),
+        name=display_name(person),
         username=person.username,
         role=Role(person.role) if person.role else None,
         has_private_chat=person.has_private_chat,
@@ -120,9 +125,9 @@ async def role_and_team_chat(db: Database, user_id: int) -> tuple[Role | None, i
     """What every command needs to know first (the redelivery claim usually brought it)."""
     async with db.transaction() as session:
         person = await session.get(Person, user_id)
-        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+        chat_id = await team_chat_in(session)
     role = Role(person.role) if person and person.role else None
-    return role, int(setting.value) if setting else None
+    return role, chat_id
 
 
 async def get_member(db: Database, user_id: int) -> Member | None:
@@ -136,7 +141,7 @@ async def members(db: Database) -> list[Member]:
         rows = await session.exec(
             select(Person)
             .where(col(Person.role).is_not(None))
-            .order_by(Person.role, Person.user_id)
+            .order_by(col(Person.role), col(Person.user_id))
         )
         return [_member(person) for person in rows]
 
@@ -185,7 +190,7 @@ async def set_role(
         if isinstance(target, SeenUser):
             person = await _upsert(session, target)
         else:
-            person = await session.get(Person, target)
+            person = await session.get(Person, target)  # type: ignore[assignment]
             if person is None:
                 raise NotFound(
                     N_("I have not seen user %(ref)s yet; ask them to send me a message first."),
@@ -250,8 +255,13 @@ async def follow_move(session: AsyncSession, *, old_chat_id: int, new_chat_id: i
 
 async def team_chat_id(db: Database) -> int | None:
     async with db.transaction() as session:
-        setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
-        return int(setting.value) if setting else None
+        return await team_chat_in(session)
+
+
+async def team_chat_in(session: AsyncSession) -> int | None:
+    """The team chat's id, read in the caller's transaction; None before /setup."""
+    setting = await session.get(TeamSetting, TEAM_CHAT_KEY)
+    return int(setting.value) if setting else None
 
 
 async def _put_setting(session: AsyncSession, key: str, value: str) -> None:

@@ -20,9 +20,10 @@ from bot.db import Database
 from bot.i18n import N_
 from bot.models import Category, Person, Role, Ticket, TicketEvent, TicketStatus
 from bot.services import batching, surveys, team, updates
-from bot.services.access import load_ticket, not_a_member, require_member
+from bot.services.access import load_ticket, not_a_member, require_member, ticket_event
 from bot.services.errors import Conflict, InvalidInput, NotAllowed, NotFound
 from bot.services.team import SeenUser, _upsert
+from scoring import QUALITY_REOPENED, quality_at_resolution
 
 MAX_DESCRIPTION = 2000
 MAX_NOTE = 2000
@@ -124,15 +125,6 @@ def _as_view(
     )
 
 
-def _event(
-    ticket: Ticket, actor_id: int | None, kind: str, detail: str | None = None
-) -> TicketEvent:
-    assert ticket.id is not None
-    return TicketEvent(
-        ticket_id=ticket.id, at=clock.now(), actor_id=actor_id, kind=kind, detail=detail
-    )
-
-
 def check_description(description: str) -> None:
     """Refuse an empty or over-long description."""
     if not description.strip():
@@ -179,7 +171,7 @@ async def queue_acknowledgement(
     async with db.transaction() as session:
         await outbox.enqueue(
             session,
-            key=f"ticket-ack:{number}:{update_id}",
+            key=outbox.key("ticket-ack", number, update_id),
             kind=ACKNOWLEDGEMENT_KIND,
             chat_id=chat_id,
             payload={"ticket": number, "text": text},
@@ -390,7 +382,7 @@ async def add_note(db: Database, number: int, *, actor_id: int, text: str) -> Ti
     async with db.transaction() as session:
         await require_member(session, actor_id)
         ticket = await load_ticket(session, number)
-        session.add(_event(ticket, actor_id, "note", text))
+        session.add(ticket_event(ticket.id, actor_id, "note", text))
         return await _view(session, ticket)
 
 
@@ -407,7 +399,7 @@ async def assign(db: Database, number: int, *, actor_id: int, agent_id: int) -> 
         if ticket.status != TicketStatus.OPEN:
             raise Conflict(N_("Ticket #%(number)s is not open; reopen it first."), number=number)
         ticket.agent_id = agent_id
-        session.add(_event(ticket, actor_id, "assigned", str(agent_id)))
+        session.add(ticket_event(ticket.id, actor_id, "assigned", str(agent_id)))
         return await _view(session, ticket)
 
 
@@ -427,8 +419,10 @@ async def resolve(
             ticket.first_resolved_at = ticket.resolved_at
             ticket.first_resolver_id = ticket.agent_id
         if not ticket.quality_overridden:
-            ticket.quality = 10 if root_cause_found else 8
-        session.add(_event(ticket, actor_id, "resolved", "root" if root_cause_found else "noroot"))
+            ticket.quality = quality_at_resolution(root_cause_found)
+        session.add(
+            ticket_event(ticket.id, actor_id, "resolved", "root" if root_cause_found else "noroot")
+        )
         await surveys.on_resolved(session, ticket)
         return await _view(session, ticket)
 
@@ -443,11 +437,11 @@ async def reopen(db: Database, number: int, *, actor_id: int) -> TicketView:
         ticket.status = TicketStatus.OPEN
         ticket.resolved_at = None
         ticket.closed_at = None
-        ticket.quality = 5
+        ticket.quality = QUALITY_REOPENED
         ticket.quality_overridden = False
         ticket.round += 1
         ticket.reopen_count += 1
-        session.add(_event(ticket, actor_id, "reopened"))
+        session.add(ticket_event(ticket.id, actor_id, "reopened"))
         await surveys.on_reopened(session, ticket)
         return await _view(session, ticket)
 
@@ -487,7 +481,7 @@ async def link_customer(db: Database, *, token: str, customer: SeenUser) -> Link
         if not ticket.customer_name:
             ticket.customer_name = customer.full_name
         if newly:
-            session.add(_event(ticket, customer.user_id, "linked"))
+            session.add(ticket_event(ticket.id, customer.user_id, "linked"))
         # Also when linked earlier from a group: only now is there a private chat to ask in.
         await surveys.on_linked(session, ticket)
         return LinkResult(await _view(session, ticket), newly)

@@ -172,7 +172,7 @@ _ROLES_AND_TEAM_CHAT = union_all(
 
 def _insert_claims(insert: Callable[[Table], Insert]) -> Insert:
     return (
-        insert(_CLAIM)
+        insert(_CLAIM)  # type: ignore[attr-defined]
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(_CLAIM.c.update_id)
     )
@@ -196,7 +196,7 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
         )
         stale = [update_id for update_id, owner in rows if orphaned(owner)]
         if stale:
-            await session.exec(  # type: ignore[call-overload]
+            await session.exec(
                 update(_CLAIM)
                 .where(_CLAIM.c.update_id.in_(stale), _CLAIM.c.done.is_(false()))
                 .values(owner=None)
@@ -206,7 +206,7 @@ async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> in
 
 async def forget_old(db: Database) -> int:
     async with db.transaction() as session:
-        result = await session.exec(  # type: ignore[call-overload]
+        result = await session.exec(
             delete(ProcessedUpdate).where(col(ProcessedUpdate.at) < clock.now() - KEEP)
         )
         return int(result.rowcount or 0)

@@ -413,6 +413,11 @@ class FakeTelegram:
         with self.lock:
             self._delays.append(Delay(method, seconds, times, chat_id, executed))
 
+    def delays_pending(self) -> int:
+        """Injected delays not used up yet (a test waits for a slow call to have begun)."""
+        with self.lock:
+            return len(self._delays)
+
     def take_delay(self, method: str, params: JSON) -> Delay | None:
         """Used by transports: the delay that applies to this call, consuming one use."""
         with self.lock:
