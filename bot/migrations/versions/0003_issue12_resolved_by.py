@@ -1,7 +1,7 @@
 """survey.resolved_by: a rating counts for whoever resolved the round it rates
 
 Revision ID: 0003_issue12_resolved_by
-Revises: 0006_issue14_figures
+Revises: 0007_issue11_drop_job_run
 Create Date: 2026-12-02 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0003_issue12_resolved_by"
-down_revision: str | None = "0006_issue14_figures"
+down_revision: str | None = "0007_issue11_drop_job_run"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
