@@ -6,11 +6,11 @@ import asyncio
 import errno
 import logging
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any
 
-import asyncpg
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -171,12 +171,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-# What the PostgreSQL driver raises when the server is down, restarting or gone away.
-_SERVER_GONE: tuple[type[BaseException], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
-    asyncpg.exceptions.TooManyConnectionsError,
-)
+def _driver_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """What the PostgreSQL driver raises when the server is down, restarting or gone away,
+    and its interface errors. None at all when asyncpg was never imported (the database is
+    SQLite): it is not imported for them, which spares `kefu digest` on SQLite its import."""
+    asyncpg = sys.modules.get("asyncpg")
+    if asyncpg is None:
+        return (), ()
+    gone = (
+        asyncpg.PostgresConnectionError,
+        asyncpg.exceptions.OperatorInterventionError,  # shutting down, starting up
+        asyncpg.exceptions.TooManyConnectionsError,
+    )
+    return gone, (asyncpg.InterfaceError,)
+
+
 _NETWORK_ERRNOS = frozenset(
     {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN, errno.EHOSTDOWN}
 )
@@ -189,15 +198,16 @@ def is_unreachable(exc: BaseException) -> bool:
     A refused or reset socket arrives as a bare OSError from the driver's connect, not
     wrapped by SQLAlchemy, so the whole chain of causes is looked at.
     """
+    server_gone, interface = _driver_errors()
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, _SERVER_GONE) or _network_error(current):
+        if isinstance(current, server_gone) or _network_error(current):
             return True
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True
-        if isinstance(current, OperationalError | asyncpg.InterfaceError) and any(
+        if isinstance(current, (OperationalError, *interface)) and any(
             word in str(current).lower() for word in _CONNECTION_WORDS
         ):
             return True

@@ -157,6 +157,8 @@ CONFIG_READERS = [
     ["import-orders", "orders.csv"],
     ["digest"],
     ["report"],
+    ["import-sales", "sales.csv"],
+    ["export", "--month", "2026-03", "--csv", "x.csv"],
 ]
 
 

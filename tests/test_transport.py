@@ -100,3 +100,19 @@ async def test_long_polling_over_http() -> None:
 async def test_an_uninitialised_transport_says_so() -> None:
     with pytest.raises(RuntimeError, match="not initialized"):
         await AiohttpRequest().do_request("http://127.0.0.1:9/bot", "POST")
+
+
+def test_proxies_come_from_the_environment_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("https_proxy", "http_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    request = AiohttpRequest()
+    assert request._proxy("https://api.telegram.org/bot1:x/sendMessage") == (
+        "http://proxy.internal:3128"
+    )
+    assert request._proxy("http://127.0.0.1:8081/bot1:x/sendMessage") is None
+    # Looked up once: a change of environment later does not reach a running bot.
+    monkeypatch.setenv("HTTPS_PROXY", "http://other:1")
+    assert request._proxy("https://api.telegram.org/bot1:x/getMe") == "http://proxy.internal:3128"

@@ -151,6 +151,8 @@ async def test_counters_move_with_updates_sends_errors_and_jobs(served: Served) 
     before = await served.metrics()
     assert metric(before, "kefu_tickets_open") == 0
     assert metric(before, "kefu_bot_api_errors_total", kind="Forbidden") == 0
+    # A scheduled job that has not run yet (its first run is a minute after start) reads 0.
+    assert metric(before, "kefu_job_runs_total", job="forget-updates") == 0
 
     await served.http.post(HOOK_PATH, json=served.ticket_update(), headers=SECRET_HEADER)
     await eventually(lambda: served.kefu.texts_to(TEAM_CHAT), "the first reply")

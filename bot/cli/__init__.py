@@ -1,4 +1,10 @@
-"""The `kefu` command."""
+"""The `kefu` command.
+
+A person typing `kefu --help` or `kefu digest` waits for every module imported, so this
+module imports only argparse (and the language list) at the top; each sub-command imports
+what it needs when it runs (python-telegram-bot only for `run`, Alembic only where
+migrations are applied). bench/cli.py times them.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +12,27 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from telegram.error import InvalidToken
-
-from bot.config import ConfigError, Settings, load_settings
 from bot.i18n import SUPPORTED
-from bot.process import logs
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def _settings(args: argparse.Namespace) -> Settings:
+    from bot.config import load_settings
+
     return load_settings(getattr(args, "config", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Start the bot (long polling by default, or [telegram] mode = "webhook")."""
     settings = _settings(args)
+    from telegram.error import InvalidToken
+
     from bot.app import build_application
-    from bot.process import serve
+    from bot.process import logs, serve
 
     secret = settings.telegram.secret_token
     logs.configure(
@@ -30,11 +40,30 @@ def cmd_run(args: argparse.Namespace) -> int:
         json_lines=settings.ops.log_json,
         secrets=[settings.token or "", secret.get_secret_value() if secret else ""],
     )
-    app = build_application(settings)
-    from bot import migrate  # Alembic is slow to import; only these commands need it.
+    try:
+        app = build_application(settings)
+        if (failed := _upgrade_in_child(args)) != 0:
+            return failed
+        return serve.run_process(app, settings)
+    except InvalidToken:
+        # PTB's own message quotes the token in full: never let it reach a log.
+        print(
+            "kefu: Telegram rejected the bot token; check [telegram] token "
+            "(or KEFU_TELEGRAM__TOKEN) against what @BotFather shows",
+            file=sys.stderr,
+        )
+        return 2
 
-    migrate.upgrade_sync(settings.database.url)
-    return serve.run_process(app, settings)
+
+def _upgrade_in_child(args: argparse.Namespace) -> int:
+    """`kefu db upgrade` as a process of its own, with the same settings: Alembic (several
+    MB of modules) then never enters the long-running bot's memory. Its exit code; it has
+    said what went wrong itself."""
+    import subprocess
+
+    config = ["--config", args.config] if args.config else []
+    argv = [sys.executable, "-m", "bot.cli", *config, "db", "upgrade"]
+    return subprocess.run(argv, stdout=subprocess.DEVNULL, check=False).returncode
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -49,6 +78,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate the configuration and say what is wrong, key by key."""
+    from bot.config import ConfigError
+
     settings = _settings(args)
     if not settings.token:
         raise ConfigError("[telegram] token (or KEFU_TELEGRAM__TOKEN): missing")
@@ -161,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     report.add_argument("--month", metavar="YYYY-MM", help="default: yesterday's month")
     report.add_argument("--csv", metavar="FILE", help="also write the pay sheet as CSV")
     report.set_defaults(func=cmd_report)
-    export = commands.add_parser("export", help=cmd_export.__doc__)
+    export = commands.add_parser("export", help=cmd_export.__doc__, parents=config)
     export.add_argument("--month", metavar="YYYY-MM", required=True)
     export.add_argument("--csv", metavar="FILE", required=True, help="where to write the CSV")
     export.set_defaults(func=cmd_export)
@@ -174,24 +205,20 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    args = parser().parse_args(argv)  # --help and usage errors end here, nothing imported
     func: Command = args.func
+    from bot.config import ConfigError
+
     try:
         return func(args)
     except ConfigError as exc:
         print(f"kefu: {exc}", file=sys.stderr)
         return 2
-    except InvalidToken:
-        # PTB's own message quotes the token in full: never let it reach a log.
-        print(
-            "kefu: Telegram rejected the bot token; check [telegram] token "
-            "(or KEFU_TELEGRAM__TOKEN) against what @BotFather shows",
-            file=sys.stderr,
-        )
-        return 2
     except KeyboardInterrupt:
         return 130
     except Exception:
+        from bot.process import logs
+
         # Last resort, outside logging's token filter: scrub the traceback the same way.
         print(logs.RedactSecrets([]).scrub(traceback.format_exc()), file=sys.stderr)
         return 1

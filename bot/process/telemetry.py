@@ -147,6 +147,13 @@ class CountingJobQueue(JobQueue):
         super().__init__()
         self.metrics = metrics
 
+    async def start(self) -> None:
+        # Every job scheduled at start reads 0 runs until it first runs, rather than "no
+        # data": a scrape (or a test) right after start-up need not wait for the first run.
+        for job in self.jobs():
+            self.metrics.job_runs.labels(job=job.name or "unnamed")
+        await super().start()
+
     @staticmethod
     async def job_callback(job_queue: JobQueue, job: Job) -> None:
         if isinstance(job_queue, CountingJobQueue):

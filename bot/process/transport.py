@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import getproxies, proxy_bypass
 
 import aiohttp
 import orjson
@@ -51,6 +53,7 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        self._proxies: dict[tuple[str, str], str | None] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -61,10 +64,9 @@ class AiohttpRequest(BaseRequest):
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=0),
                 headers={"User-Agent": self.USER_AGENT},
-                # HTTPS_PROXY and friends, as PTB's default client honours them.
-                trust_env=True,
-                # Telegram's answers are read whole, as bytes: no decoding on the way.
-                auto_decompress=True,
+                # Proxies come from the environment once per host (`_proxy`): aiohttp's own
+                # `trust_env` reads the environment and ~/.netrc again on every request.
+                trust_env=False,
                 raise_for_status=False,
             )
 
@@ -72,6 +74,17 @@ class AiohttpRequest(BaseRequest):
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None
+
+    def _proxy(self, url: str) -> str | None:
+        """The proxy for `url`'s host from HTTPS_PROXY / ALL_PROXY / NO_PROXY (as PTB's
+        default client honours them), looked up once per host."""
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.hostname or "")
+        if key not in self._proxies:
+            found = getproxies()
+            proxy = found.get(parts.scheme) or found.get("all")
+            self._proxies[key] = None if proxy and proxy_bypass(key[1]) else proxy
+        return self._proxies[key]
 
     @staticmethod
     def parse_json_payload(payload: bytes) -> JSONDict:
@@ -117,7 +130,7 @@ class AiohttpRequest(BaseRequest):
         )
         try:
             async with session.request(
-                method, url, data=body, headers=headers, timeout=timeout
+                method, url, data=body, headers=headers, timeout=timeout, proxy=self._proxy(url)
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Interval, func, literal
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlmodel import SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -27,7 +27,14 @@ async def insert_if_missing(
     replicas at once without one of them failing on the key.
     """
     dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    if dialect == "postgresql":
+        # Imported only where PostgreSQL is in use (its dialect costs `kefu` commands on
+        # SQLite a tenth of a second); by then SQLAlchemy has imported it already.
+        from sqlalchemy.dialects import postgresql
+
+        insert = postgresql.insert
+    else:
+        insert = sqlite.insert
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
     result = await session.exec(statement)
     return bool(result.rowcount)
