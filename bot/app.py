@@ -22,6 +22,7 @@ from bot.process.telemetry import CountingJobQueue, Metrics
 from bot.process.transport import AiohttpRequest
 from bot.services import team
 from handlers import (
+    chart_process,
     conversation,
     conversation_notices,
     customers,
@@ -170,6 +171,7 @@ async def _post_init(app: Application) -> None:
 
 
 async def _post_shutdown(app: Application) -> None:
+    await chart_process.close()
     await runtime(app).db.dispose()
 
 

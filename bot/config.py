@@ -32,6 +32,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+import scoring
 from bot.i18n import Language
 from scoring.overdue import ESCALATE_AFTER_DAYS, REMIND_AFTER_DAYS, OverdueRule
 from scoring.pay import check_commission_rate, check_team_bonus
@@ -215,14 +216,21 @@ class Weights(_Section):
     skill: int = Field(default=10, ge=0, le=100)
 
     @model_validator(mode="after")
-    def _positive_total(self) -> Weights:
-        if self.satisfaction + self.speed + self.quality + self.skill == 0:
-            raise ValueError("at least one weight must be positive")
+    def _scoring_accepts(self) -> Weights:
+        # Scoring's own checks: a config that loads is one the scoreboard can use.
+        _ = self.rules
         return self
+
+    @property
+    def rules(self) -> scoring.Weights:
+        """The weights as scoring takes them (its constructor checks them)."""
+        return scoring.Weights(
+            satisfaction=self.satisfaction, speed=self.speed, quality=self.quality, skill=self.skill
+        )
 
 
 class ScoringSettings(_Section):
-    pay_scheme: Literal["proportional", "tiered"] = "proportional"
+    pay_scheme: str = scoring.PROPORTIONAL
     base_pay: Decimal = Field(default=Decimal("1000"), ge=0)
     tiers: list[tuple[float, Decimal]] = Field(
         default_factory=lambda: [
@@ -248,17 +256,28 @@ class ScoringSettings(_Section):
     def _team_bonus(cls, value: Decimal) -> Decimal:
         return check_team_bonus(value)
 
+    @field_validator("pay_scheme")
+    @classmethod
+    def _known_scheme(cls, value: str) -> str:
+        if value not in scoring.PAY_SCHEMES:
+            raise ValueError(f"must be one of {', '.join(scoring.PAY_SCHEMES)}")
+        return value
+
     @field_validator("tiers")
     @classmethod
     def _tiers_shape(cls, value: list[tuple[float, Decimal]]) -> list[tuple[float, Decimal]]:
-        if not value:
-            raise ValueError("needs at least one [min_total, pay] pair")
-        thresholds = [threshold for threshold, _ in value]
-        if len(set(thresholds)) != len(thresholds):
-            raise ValueError("thresholds must be distinct")
-        if any(threshold < 0 or pay < 0 for threshold, pay in value):
-            raise ValueError("thresholds and pay must not be negative")
-        return sorted(value)
+        # The rule pay calculation applies, applied here: a config that loads is one that pays.
+        ordered = scoring.validate_tiers(_as_tiers(value))
+        return [(tier.min_total, tier.pay) for tier in ordered]
+
+    @property
+    def pay_tiers(self) -> list[scoring.Tier]:
+        """The tiers as scoring takes them."""
+        return _as_tiers(self.tiers)
+
+
+def _as_tiers(pairs: list[tuple[float, Decimal]]) -> list[scoring.Tier]:
+    return [scoring.Tier(min_total=float(threshold), pay=pay) for threshold, pay in pairs]
 
 
 class TargetSettings(_Section):

@@ -216,6 +216,15 @@ def is_unreachable(exc: BaseException) -> bool:
     return False
 
 
+def retry_can_help(exc: BaseException) -> bool:
+    """Whether trying the same work again later may succeed: the database was out of reach
+    or busy (locked, a serialisation conflict). A bad setting or a bug fails the same way
+    every time."""
+    return isinstance(exc, DatabaseUnavailable | OperationalError | TimeoutError) or is_unreachable(
+        exc
+    )
+
+
 def _network_error(exc: BaseException) -> bool:
     # Not any OSError: a missing file inside a transaction is not a database outage.
     return isinstance(exc, ConnectionError | TimeoutError | socket.gaierror) or (

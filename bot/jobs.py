@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from telegram.ext import Application, ContextTypes
 
-from bot import outbox
+from bot import clock, outbox
+from bot.db import retry_can_help
 from bot.outbox.dispatcher import deliver_due
 from bot.process.runtime import Runtime, died_on_this_host
 from bot.services import conversation, digest, followups, surveys, updates
@@ -65,16 +66,38 @@ async def post_daily_digest(context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime_of(context)
     try:
         day = await digest.claim_due(rt.db, rt.settings)
-    except Exception:
-        # Nothing was claimed, so trying again later cannot post twice.
-        log.exception("daily digest: could not build or queue it; retrying in 5 minutes")
-        context.application.job_queue.run_once(  # type: ignore[union-attr]
-            post_daily_digest, DIGEST_RETRY_SECONDS, name="digest-retry"
-        )
+    except Exception as exc:
+        if retry_can_help(exc):
+            # Nothing was claimed, so trying again later cannot post twice.
+            log.warning(
+                "daily digest: could not build or queue it; retrying in 5 minutes", exc_info=exc
+            )
+            context.application.job_queue.run_once(  # type: ignore[union-attr]
+                post_daily_digest, DIGEST_RETRY_SECONDS, name="digest-retry"
+            )
+        else:
+            await _digest_cannot_be_built(rt, exc)
         return
     if day is not None:
         log.info("daily digest for %s queued for the team chat", day)
         kick(context.application)
+
+
+async def _digest_cannot_be_built(rt: Runtime, exc: Exception) -> None:
+    """Say once, in the log and to the managers, that a retry would fail the same way."""
+    day = digest.due_day(rt.settings, clock.now())
+    # A rule's own words (e.g. scoring refusing the pay tiers) help the managers; anything
+    # else is a bug whose details belong in the log only.
+    reason = str(exc)[:300] if isinstance(exc, ValueError) else type(exc).__name__
+    if await digest.report_failure(rt.db, day=day, reason=reason):
+        log.error(
+            "daily digest for %s cannot be built; not retrying (the managers are told): "
+            "fix the cause, then /digest posts it",
+            day,
+            exc_info=exc,
+        )
+    else:
+        log.warning("daily digest for %s still cannot be built: %s", day, reason)
 
 
 def kick(app: Application) -> None:

@@ -163,6 +163,9 @@ class Survey(SQLModel, table=True):
     rating: int | None = None
     comment: str | None = Field(default=None, sa_column=Column(Text))
     comment_until: datetime | None = _ts()
+    # Who held the ticket when this round was resolved: the answer judges that resolution, so
+    # it counts for them even if the ticket is reopened and handed to someone else later.
+    resolved_by: int | None = _user_id()
 
 
 class Refund(SQLModel, table=True):

@@ -2,8 +2,8 @@
 
 Three panels: 30 days of new vs resolved tickets, the daily refund rate, and the month's
 scoreboard as bars. Drawn with matplotlib's object API on the Agg canvas (no pyplot, no GUI,
-no global figure state). The running bot draws through `handlers.chart_process`, in a child
-process; the command line (`kefu demo`) calls `render` directly.
+no global figure state). The bot and `kefu demo` never import it: they draw through
+`handlers.chart_process`, whose child process does.
 
 Labels are English and numbers: a CJK font is used for agent names only when one is
 installed; otherwise a name the font cannot draw is shown by its rank alone, never as boxes.
@@ -148,6 +148,19 @@ def _scoreboard_panel(axes: Axes, agents: Sequence[AgentLine], month: str) -> No
         text = "—" if agent.total is None else f"{agent.total:.1f}/{agent.max_total}"
         axes.text((agent.total or 0.0) + top * 0.01, position, text, va="center")
     axes.grid(axis="x", alpha=0.3)
+
+
+def warm_up() -> None:
+    """Pay once what every first chart pays (the font list, the text engine, the PNG
+    writer), so the chart a manager waits for does not."""
+    families, _drawable = _fonts()
+    with _drawing, matplotlib.rc_context({"font.family": families}):
+        figure = Figure(figsize=(2, 2), dpi=50, layout="constrained")
+        FigureCanvasAgg(figure)
+        axes = figure.add_subplot()
+        axes.bar([0, 1], [1, 2])
+        axes.set_title("warm-up 0123456789")
+        figure.savefig(io.BytesIO(), format="png")
 
 
 def render(digest: Digest) -> bytes:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import html
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -123,8 +125,39 @@ def language_for(rt: Runtime, role: Role | None, user: SeenUser) -> str:
     return normalise(user.language_code, rt.settings.team.language)
 
 
-def local_time(rt: Runtime, moment: datetime) -> str:
-    return moment.astimezone(rt.settings.team.tz).strftime("%Y-%m-%d %H:%M")
+def team_time(moment: datetime, tz: tzinfo, *, year: bool = True) -> str:
+    """A moment as the team reads it, in the team's zone: every time shown goes through here."""
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
+
+
+# Telegram shows a chat action for about 5 seconds, or until the bot's next message.
+_ACTION_REPEAT_SECONDS = 4.0
+
+
+@contextlib.asynccontextmanager
+async def working(update: Update, action: str) -> AsyncIterator[None]:
+    """Show the chat, at once and until the block ends, that an answer is on its way
+    ("typing…", "sending a photo…"): a long answer must not look like no answer."""
+    chat = update.effective_chat
+    if chat is None:
+        yield
+        return
+
+    async def keep_showing() -> None:
+        while True:
+            try:
+                await chat.send_action(action)
+            except TelegramError as exc:  # only a courtesy: never worth failing the answer
+                log.debug("chat action %s in %s not shown: %s", action, chat.id, exc)
+            await asyncio.sleep(_ACTION_REPEAT_SECONDS)
+
+    showing = asyncio.create_task(keep_showing())
+    try:
+        yield
+    finally:
+        showing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await showing
 
 
 async def reply(update: Update, text: str, **kwargs: Any) -> Message | None:
@@ -206,14 +239,18 @@ def command(
     help: str | None = None,
     *,
     role: Role | None = Role.AGENT,
-    where: Where = Where.ANYWHERE,
+    where: Where | None = None,
 ) -> Callable[[Handler], Guarded]:
     """Guard a handler: identify the caller, check role and chat, turn refusals into replies.
 
     `role=None` lets anyone in; AGENT lets agents and managers in; MANAGER only managers.
+    Without `where`, a team command (AGENT or MANAGER) answers only in the team chat and in
+    private chats, since its answers name tickets, agents or scores; a command open to
+    everyone answers anywhere. A command used elsewhere says so (`where=Where.ANYWHERE`).
     With a `name` the handler is the command `/name` (`command_handler` registers it); without,
     it is the guard of a button.
     """
+    place = where if where is not None else default_place(role)
 
     def wrap(handler: Handler) -> Guarded:
         @functools.wraps(handler)
@@ -226,8 +263,8 @@ def command(
             if not role_allows(role, caller.role):
                 await refuse(update, context, _refusal(role))
                 return
-            if not _place_allows(where, caller):
-                await refuse(update, context, _wrong_place(where))
+            if not _place_allows(place, caller):
+                await refuse(update, context, _wrong_place(place))
                 return
             try:
                 await handler(update, context, caller)
@@ -237,10 +274,15 @@ def command(
             await answer_button(update, context)
 
         if name is not None:
-            _SPECS[guarded] = CommandSpec(name=name, help=help, role=role, where=where)
+            _SPECS[guarded] = CommandSpec(name=name, help=help, role=role, where=place)
         return guarded
 
     return wrap
+
+
+def default_place(role: Role | None) -> Where:
+    """Where a command may be used when it does not say: team data stays with the team."""
+    return Where.ANYWHERE if role is None else Where.PRIVATE_OR_TEAM
 
 
 def command_handler(callback: Guarded) -> CommandHandler:

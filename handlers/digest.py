@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ChatAction
 from telegram.ext import Application
 
 from bot import clock
@@ -18,12 +19,21 @@ from bot.models import Role
 from bot.outbox.notices import Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import digest as digests
-from bot.services import export, monthly_report, orders
+from bot.services import export, monthly_report
 from bot.services.digest import Digest
 from bot.services.errors import InvalidInput
 from handlers import chart_process, digest_render, parse
-from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
-from scoring import local_day
+from handlers.common import (
+    Caller,
+    Context,
+    Where,
+    command,
+    command_handler,
+    esc,
+    reply,
+    runtime,
+    working,
+)
 from scoring.months import month_of
 
 
@@ -35,15 +45,11 @@ def _one_argument(args: list[str] | None, example: str) -> str | None:
     return args[0]
 
 
-async def _chart(found: Digest) -> bytes:
-    return await chart_process.render_isolated(found)
-
-
-async def _send_digest(update: Update, found: Digest) -> None:
+async def _send_digest(update: Update, rt: Runtime, found: Digest) -> None:
     """The chart with the digest as its caption, or the chart and then the text."""
     message = update.effective_message
     assert message is not None
-    png = await _chart(found)
+    png = await chart_process.render(found)
     caption, complete = digest_render.digest_caption(found)
     await message.reply_photo(png, caption=caption, do_quote=False)
     if not complete:
@@ -57,17 +63,14 @@ async def _send_digest(update: Update, found: Digest) -> None:
     where=Where.PRIVATE_OR_TEAM,
 )
 async def digest(update: Update, context: Context, caller: Caller) -> None:
-    """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday)."""
+    """Post the daily digest here: /digest [YYYY-MM-DD] (default: today's, about yesterday;
+    tomorrow's is today so far)."""
     rt = runtime(context)
-    today = local_day(clock.now(), rt.settings.team.tz)
-    text = _one_argument(context.args, "/digest 2026-03-01")
-    day = orders.parse_day(text) if text else today
-    if day > today:
-        raise InvalidInput(
-            N_("The digest of %(day)s is not ready yet: it covers the day before it."),
-            day=day.isoformat(),
-        )
-    await _send_digest(update, await digests.build_digest(rt.db, rt.settings, day))
+    day = digests.digest_day(_one_argument(context.args, "/digest 2026-03-01"), rt.settings)
+    # Figures and chart take seconds: the chat shows "sending a photo…" from the start.
+    async with working(update, ChatAction.UPLOAD_PHOTO):
+        found = await digests.build_digest(rt.db, rt.settings, day)
+        await _send_digest(update, rt, found)
 
 
 @command(
@@ -81,8 +84,9 @@ async def report(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     text = _one_argument(context.args, "/report 2026-03")
     month = parse.month(text) if text else monthly_report.default_report_month(rt.settings)
-    found = await monthly_report.build_report(rt.db, rt.settings, month)
-    await reply(update, digest_render.report_text(found))
+    async with working(update, ChatAction.TYPING):
+        found = await monthly_report.build_report(rt.db, rt.settings, month)
+        await reply(update, digest_render.report_text(found))
     message = update.effective_message
     assert message is not None
     await message.reply_document(found.csv_bytes(), filename=found.csv_filename, do_quote=False)
@@ -119,12 +123,25 @@ async def _render_queued(rt: Runtime, payload: dict[str, Any]) -> Outgoing | Non
     with use_language(rt.settings.team.language):
         caption, complete = digest_render.digest_caption(found)
         if payload["part"] == "chart":
-            png = await _chart(found)
+            png = await chart_process.render(found)
             return Outgoing(text=caption, photo=png)
         return None if complete else Outgoing(text=digest_render.digest_text(found))
 
 
-NOTICES = (Notice(kind=digests.NOTICE_KIND, render=_render_queued),)
+async def _render_failure(rt: Runtime, payload: dict[str, Any]) -> Outgoing:
+    with use_language(rt.settings.team.language):
+        text = _(
+            "⚠️ The daily digest of %(day)s cannot be built: %(reason)s\n"
+            "It will not be retried by itself. Fix the cause (check the settings with "
+            "<code>kefu check-config</code>), then ask for it with /digest %(day)s."
+        )
+        return Outgoing(text=text % {"day": payload["day"], "reason": esc(payload["reason"])})
+
+
+NOTICES = (
+    Notice(kind=digests.NOTICE_KIND, render=_render_queued),
+    Notice(kind=digests.FAILED_KIND, render=_render_failure),
+)
 
 
 def register(app: Application) -> None:

@@ -207,6 +207,7 @@ def digest_text(digest: Digest, *, limit: int = MESSAGE_LIMIT) -> str:
     tickets, surveys, refunds = digest.tickets, digest.surveys, digest.refunds
     head = [
         _("📊 <b>Daily digest · %(day)s</b>") % {"day": digest.day.isoformat()},
+        *_partial(digest),
         "",
         _("<b>Yesterday (%(day)s)</b>") % {"day": digest.yesterday.isoformat()},
         _("New %(new)s · resolved %(resolved)s")
@@ -295,12 +296,23 @@ def _bonus_lines(targets: Sequence[TargetResult]) -> list[str]:
     return [_("✅ Every target with data is met.")]
 
 
+def _partial(digest: Digest) -> list[str]:
+    """The warning a digest of a day not over yet carries, right under its title."""
+    if digest.partial_as_of is None:
+        return []
+    return [
+        _("⏳ <b>Partial</b>: %(day)s is not over; figures as of %(time)s.")
+        % {"day": digest.yesterday.isoformat(), "time": f"{digest.partial_as_of:%H:%M}"}
+    ]
+
+
 def digest_caption(digest: Digest) -> tuple[str, bool]:
     """The chart's caption, and whether the whole digest fits in it (no separate text then)."""
     text = digest_text(digest)
     if len(text) <= CAPTION_LIMIT:
         return text, True
-    return _("📊 <b>Daily digest · %(day)s</b>") % {"day": digest.day.isoformat()}, False
+    title = _("📊 <b>Daily digest · %(day)s</b>") % {"day": digest.day.isoformat()}
+    return "\n".join([title, *_partial(digest)]), False
 
 
 def report_text(report: MonthlyReport, *, limit: int = MESSAGE_LIMIT) -> str:

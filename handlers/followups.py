@@ -27,7 +27,6 @@ from handlers.common import (
     button,
     command,
     esc,
-    local_time,
     mention,
     reply,
     runtime,
@@ -167,7 +166,7 @@ async def open_ticket(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     number = parse.ticket_number(query.data.removeprefix(OPEN_PREFIX))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
-    await reply(update, render.card(found, clock.now(), local_time(rt, found.received_at)))
+    await reply(update, render.card(found, clock.now(), rt.settings.team.tz))
 
 
 def register(app: Application) -> None:

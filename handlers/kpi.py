@@ -23,11 +23,11 @@ from handlers.common import (
     command,
     command_handler,
     esc,
-    local_time,
     named_member,
     replied_user,
     reply,
     runtime,
+    team_time,
 )
 from handlers.digest_render import percent
 from scoring.months import month_of
@@ -105,7 +105,7 @@ async def refund(update: Update, context: Context, caller: Caller) -> None:
     ) % {"number": number, "amount": money(rt, current.amount), "day": current.day.isoformat()}
     if current.requested_at is not None:
         text += "\n" + _("Requested by the customer at %(when)s.") % {
-            "when": local_time(rt, current.requested_at)
+            "when": team_time(current.requested_at, rt.settings.team.tz)
         }
     if change.previous is not None:
         was = money(rt, change.previous.amount)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 
 from bot.i18n import N_, _
 from bot.models import Category, TicketStatus
 from bot.services.tickets import TicketView
-from handlers.common import esc
+from handlers.common import esc, team_time
 from handlers.survey_render import state_line
 
 STATUS_NAMES = {
@@ -68,10 +68,8 @@ def line(ticket: TicketView, now: datetime) -> str:
     }
 
 
-def card(
-    ticket: TicketView, now: datetime, local: str, *, with_notes: bool = True, tz: tzinfo = UTC
-) -> str:
-    """The full ticket, as /show answers it. `local` is the received time in the team zone."""
+def card(ticket: TicketView, now: datetime, tz: tzinfo, *, with_notes: bool = True) -> str:
+    """The full ticket, as /show answers it, its times in the team's zone `tz`."""
     customer = esc(ticket.customer_name) if ticket.customer_name else _("unknown")
     linked = _("linked") if ticket.customer_linked else _("not linked yet")
     lines = [
@@ -85,7 +83,8 @@ def card(
         _("Customer: %(customer)s (%(linked)s)") % {"customer": customer, "linked": linked},
         _("Order: %(order)s") % {"order": esc(ticket.order_ref) if ticket.order_ref else "—"},
         _("Agent: %(agent)s") % {"agent": esc(ticket.agent_name)},
-        _("Received: %(when)s (%(age)s)") % {"when": local, "age": duration(ticket.age(now))},
+        _("Received: %(when)s (%(age)s)")
+        % {"when": team_time(ticket.received_at, tz), "age": duration(ticket.age(now))},
     ]
     if ticket.quality is not None:
         lines.append(_("Quality: %(quality)s") % {"quality": ticket.quality})

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.config import SurveyTexts
 from bot.i18n import N_, _
 from bot.services.surveys import Outcome, Rating, SurveyState, SurveyStatus
-from handlers.common import esc, mention
+from handlers.common import esc, mention, team_time
 
 BUTTON_PREFIX = "sv:"
 BUTTON_PATTERN = r"^sv:"
@@ -196,11 +196,11 @@ def undeliverable(number: int, summary: str) -> str:
 # ---------------------------------------------------------------- in /show
 
 
-def state_line(state: SurveyState, *, customer_linked: bool, tz: tzinfo = UTC) -> str:
+def state_line(state: SurveyState, *, customer_linked: bool, tz: tzinfo) -> str:
     """e.g. "Survey: sent 11-25 10:00, reminded 11-26 10:00, answered 11-26 12:00: satisfied"."""
 
     def at(moment: datetime | None) -> str:
-        return moment.astimezone(tz).strftime("%m-%d %H:%M") if moment else "?"
+        return team_time(moment, tz, year=False) if moment else "?"
 
     parts: list[str] = []
     if state.status is SurveyStatus.PENDING:

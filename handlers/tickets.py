@@ -32,7 +32,6 @@ from handlers.common import (
     drop_keyboard,
     esc,
     handled_with_work,
-    local_time,
     named_member,
     replied_user,
     reply,
@@ -123,8 +122,12 @@ async def _render_acknowledgement(rt: Runtime, payload: dict[str, Any]) -> Outgo
     return Outgoing(payload["text"])  # rendered in the team's language when it was logged
 
 
+# Logged also in a customer's group, as a reply to the customer's message (links them).
 @command(
-    "ticket", N_("log a ticket: /ticket text order:… cat:… received:YYYY-MM-DD"), role=Role.AGENT
+    "ticket",
+    N_("log a ticket: /ticket text order:… cat:… received:YYYY-MM-DD"),
+    role=Role.AGENT,
+    where=Where.ANYWHERE,
 )
 async def ticket(update: Update, context: Context, caller: Caller) -> None:
     """Log a ticket: /ticket <description> [order:REF] [cat:…] [customer:NAME] [received:DATE]."""
@@ -154,7 +157,7 @@ async def ticket(update: Update, context: Context, caller: Caller) -> None:
     await _log(update, context, caller, parse.new_ticket(text, rt.settings.team.tz), customer)
 
 
-@command("cancel", N_("leave the guided ticket flow"), role=Role.AGENT)
+@command("cancel", N_("leave the guided ticket flow"), role=Role.AGENT, where=Where.ANYWHERE)
 async def cancel(update: Update, context: Context, caller: Caller) -> None:
     """Leave the guided ticket flow."""
     finished = await flows.finish(
@@ -228,13 +231,13 @@ async def _flow_step(update: Update, context: Context, caller: Caller, answer: s
         await _log(update, context, caller, new, customer)
 
 
-@command(role=Role.AGENT)
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def _flow_message(update: Update, context: Context, caller: Caller) -> None:
     message = update.effective_message
     await _flow_step(update, context, caller, message.text if message else None)
 
 
-@command(role=Role.AGENT)
+@command(role=Role.AGENT, where=Where.ANYWHERE)
 async def flow_button(update: Update, context: Context, caller: Caller) -> None:
     """Category and skip buttons of the guided flow."""
     query = update.callback_query
@@ -265,25 +268,37 @@ async def flow_button(update: Update, context: Context, caller: Caller) -> None:
     where=Where.PRIVATE_OR_TEAM,
 )
 async def list_tickets(update: Update, context: Context, caller: Caller) -> None:
-    """List tickets: /tickets [mine|open|overdue|all]."""
+    """List tickets: /tickets [mine|open|overdue|all] [page]."""
     rt = runtime(context)
-    word = (context.args or ["open"])[0].lower()
-    if word.startswith("order:") and len(word) > len("order:"):
-        await customers.by_order(update, context, caller, (context.args or [""])[0][6:])
+    first = (context.args or [""])[0]
+    if first.lower().startswith("order:") and len(first) > len("order:"):
+        await customers.by_order(update, context, caller, first[len("order:") :])
         return
-    try:
-        scope = Scope(word)
-    except ValueError:
+    asked = _list_request(context.args or [])
+    if asked is None:
         await reply(
-            update, _("Use /tickets mine, /tickets open, /tickets overdue or /tickets all.")
+            update,
+            _(
+                "Use /tickets mine, /tickets open, /tickets overdue or /tickets all, "
+                "and a page number for more, e.g. /tickets open 2."
+            ),
         )
         return
+    scope, page = asked
     rule = rt.settings.followup.overdue
-    found = await tickets.listing(
-        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=rule.remind_after
+    listed = await tickets.listing(
+        rt.db, scope=scope, viewer_id=caller.user_id, overdue_after=rule.remind_after, page=page
     )
+    found = listed.tickets
     if not found:
-        await reply(update, _("No tickets here."))
+        if listed.total:
+            await reply(
+                update,
+                _("There is no page %(page)s: %(total)s tickets fill %(pages)s pages.")
+                % {"page": page, "total": listed.total, "pages": listed.pages},
+            )
+        else:
+            await reply(update, _("No tickets here."))
         return
     now = clock.now()
     if scope is Scope.OVERDUE:
@@ -299,7 +314,40 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
         lines += [render.line(t, now) for t in overdue] or ["—"]
     else:
         lines = [render.line(t, now) for t in found]
+    if listed.pages > 1:
+        lines += ["", _page_footer(listed, scope)]
     await reply(update, "\n".join(lines))
+
+
+def _list_request(args: list[str]) -> tuple[Scope, int] | None:
+    """`[scope] [page]` in either order; None when a word is neither."""
+    scope, page = Scope.OPEN, 1
+    for word in args[:2]:
+        # ASCII digits only: "²".isdigit() is true, yet int() refuses it.
+        if word.isascii() and word.isdigit() and len(word) <= 6:
+            page = int(word)
+            continue
+        try:
+            scope = Scope(word.lower())
+        except ValueError:
+            return None
+    return None if len(args) > 2 else (scope, page)
+
+
+def _page_footer(listed: tickets.TicketPage, scope: Scope) -> str:
+    """How many there are, and the command for the next page."""
+    shown = {
+        "first": listed.first,
+        "last": listed.first + len(listed.tickets) - 1,
+        "total": listed.total,
+    }
+    if listed.page >= listed.pages:
+        return _("Tickets %(first)s–%(last)s of %(total)s (the last page).") % shown
+    return _("Tickets %(first)s–%(last)s of %(total)s. Next: /tickets %(scope)s %(page)s") % {
+        **shown,
+        "scope": scope.value,
+        "page": listed.page + 1,
+    }
 
 
 @command("show", N_("show a ticket: /show N"), role=Role.AGENT, where=Where.PRIVATE_OR_TEAM)
@@ -308,9 +356,8 @@ async def show(update: Update, context: Context, caller: Caller) -> None:
     rt = runtime(context)
     number = parse.ticket_number(_first(context.args))
     found = await tickets.show(rt.db, number, viewer_id=caller.user_id)
-    local = local_time(rt, found.received_at)
     now, tz = clock.now(), rt.settings.team.tz
-    text = render.card(found, now, local, tz=tz)
+    text = render.card(found, now, tz)
     talk = await conversation.page(rt.db, number, viewer_id=caller.user_id)
     if talk.total or talk.customer_blocked:
         text += "\n\n" + conversation_render.conversation(talk, tz, now)

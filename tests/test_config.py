@@ -71,7 +71,14 @@ def test_file_from_kefu_config_then_local_config_toml(
             "expire_after_hours must be greater",
         ),
         ('[scoring]\npay_scheme = "bonus"\n', "[scoring] pay_scheme", "proportional"),
-        ("[scoring]\ntiers = [[0, 1000], [0, 1200]]\n", "[scoring] tiers", "distinct"),
+        ("[scoring]\ntiers = [[0, 1000], [0, 1200]]\n", "[scoring] tiers", "share the threshold"),
+        ("[scoring]\ntiers = []\n", "[scoring] tiers", "at least one tier"),
+        ("[scoring]\ntiers = [[-1, 1000]]\n", "[scoring] tiers", "non-negative"),
+        (
+            "[scoring.weights]\nsatisfaction = 0\nspeed = 0\nquality = 0\nskill = 0\n",
+            "[scoring] weights",
+            "at least one weight must be positive",
+        ),
         ('[digest]\ntime = "9am"\n', "[digest] time", "HH:MM"),
         ('[telegram]\nmode = "webhook"\n', "[telegram]", "webhook_url"),
         ("[telegram]\nmessages_per_second = 1001\n", "[telegram] messages_per_second", "1000"),
@@ -120,6 +127,20 @@ def test_check_config_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "[telegram] token" in err and "oops" not in err
 
 
+def test_check_config_refuses_tiers_that_pay_calculation_refuses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A better score never earns less: check-config says so, as /score would have."""
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[telegram]\ntoken = "123:secret-value"\n'
+        '[scoring]\npay_scheme = "tiered"\ntiers = [[0, "1000"], [30, "900"]]\n'
+    )
+    assert main(["--config", str(config), "check-config"]) == 2
+    err = capsys.readouterr().err
+    assert "[scoring] tiers" in err and "tier at 30 pays 900, less than 1000 at 0" in err, err
+
+
 def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     config = tmp_path / "config.toml"
     config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "k.db"}"\n')
@@ -127,3 +148,46 @@ def test_db_upgrade_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert main(["--config", str(config), "db", "upgrade"]) == 0  # idempotent
     assert "up to date" in capsys.readouterr().out
     assert (tmp_path / "k.db").exists()
+
+
+CONFIG_READERS = [
+    ["run"],
+    ["db", "upgrade"],
+    ["check-config"],
+    ["import-orders", "orders.csv"],
+    ["digest"],
+    ["report"],
+    ["import-sales", "sales.csv"],
+    ["export", "--month", "2026-03", "--csv", "x.csv"],
+]
+
+
+@pytest.mark.parametrize("command", CONFIG_READERS, ids=" ".join)
+@pytest.mark.parametrize("where", ["before", "after", "between"])
+def test_config_option_before_or_after_the_sub_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str], where: str
+) -> None:
+    """`kefu --config X run` and `kefu run --config X` alike: every command reads that file
+    (here one with a bad key, which each names instead of starting)."""
+    config = tmp_path / "elsewhere.toml"
+    config.write_text('[team]\ntimezone = "Mars/Base"\n')
+    option = ["--config", str(config)] if where != "between" else ["-c", str(config)]
+    if where == "before":
+        argv = [*option, *command]
+    elif where == "after":
+        argv = [*command, *option]
+    else:  # between the words of a two-word command, or after a one-word one
+        argv = [command[0], *option, *command[1:]]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "[team] timezone" in err and "elsewhere.toml" in err, err
+
+
+def test_the_option_after_the_sub_command_wins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good, bad = tmp_path / "good.toml", tmp_path / "bad.toml"
+    good.write_text('[telegram]\ntoken = "123:secret-value"\n')
+    bad.write_text('[team]\ntimezone = "Mars/Base"\n')
+    assert main(["-c", str(bad), "check-config", "-c", str(good)]) == 0
+    assert "configuration is valid" in capsys.readouterr().out

@@ -10,7 +10,12 @@ import asyncio
 import csv
 import io
 import json
+import logging
+import os
 import re
+import signal
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -27,7 +32,7 @@ from bot.services import monthly_report
 from bot.services.digest import Digest
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import OldTicket, SurveyCounts, TicketCounts
-from handlers import charts, digest_render
+from handlers import chart_process, charts, digest_render
 from scoring.refunds import RefundFigures
 from scoring.targets import TargetResult
 from tests.fakebot import FakeTelegram, SentMessage
@@ -43,6 +48,7 @@ from tests.harness import (
     Person,
     settings_for,
 )
+from tests.webtools import eventually
 
 TZ = ZoneInfo("Asia/Shanghai")
 LINK = re.compile(r"\?start=([A-Za-z0-9_-]+)")
@@ -199,6 +205,7 @@ ALEX_SPEED = (10 + 8 + 5) / 3
 ALEX_TOTAL = round(9 + ALEX_SPEED + 9 + 10, 6)
 EXPECTED: dict[str, Any] = {
     "date": "2026-03-01",
+    "partial_as_of": None,
     "refund_window": {"start": "2026-01-30", "end": "2026-02-28"},
     "tickets": {
         "new": 1,
@@ -514,6 +521,47 @@ async def test_a_failed_send_is_retried_and_still_posted_once(team: Kefu) -> Non
     assert len([m for m in team.telegram.calls("sendPhoto") if m.status == 200]) == 1
 
 
+async def test_a_digest_that_cannot_be_built_is_reported_once_and_not_retried(
+    team: Kefu, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Pay tiers the rules refuse, as in a config written before check-config applied them.
+    team.runtime.settings.scoring.pay_scheme = "tiered"
+    team.runtime.settings.scoring.tiers = [(0.0, Decimal("1000")), (30.0, Decimal("900"))]
+    travel("2026-03-01 10:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    await ok(team, AGENT, "/resolve 1 root")
+    travel("2026-03-02 09:05")
+    with caplog.at_level(logging.INFO, logger="bot.jobs"):
+        await team.run_job("digest")
+        await team.run_job("digest-on-start")  # e.g. after a restart: nothing said twice
+        await team.deliver()
+    told = [text for text in team.texts_to(TEAM_CHAT) if "cannot be built" in text]
+    assert told == [
+        "⚠️ The daily digest of 2026-03-02 cannot be built: "
+        "tier at 30 pays 900, less than 1000 at 0\n"
+        "It will not be retried by itself. Fix the cause (check the settings with "
+        "<code>kefu check-config</code>), then ask for it with /digest 2026-03-02."
+    ]
+    assert team.app.job_queue is not None
+    assert not team.app.job_queue.get_jobs_by_name("digest-retry")
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "2026-03-02 cannot be built" in errors[0].getMessage()
+    assert await digest_rows(team) == []
+
+
+async def test_a_database_outage_is_retried(team: Kefu, monkeypatch: pytest.MonkeyPatch) -> None:
+    travel("2026-03-02 09:05")
+
+    async def unreachable(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionRefusedError("database down")
+
+    monkeypatch.setattr(digests.team, "team_chat_id", unreachable)
+    await team.run_job("digest")
+    assert team.app.job_queue is not None
+    assert len(team.app.job_queue.get_jobs_by_name("digest-retry")) == 1
+    assert not any("cannot be built" in text for text in team.texts_to(TEAM_CHAT))
+
+
 # ---------------------------------------------------------------- on demand, and refusals
 
 
@@ -531,7 +579,7 @@ async def test_on_demand_refusals_and_targets_all_met(db_url: str) -> None:
             (AGENT, "/digest", TEAM_CHAT): "only managers",
             (MANAGER, "/digest", OTHER_GROUP): "only in the team chat or a private chat",
             (MANAGER, "/digest 2026-13-01", TEAM_CHAT): "is not a date",
-            (MANAGER, "/digest 2026-03-03", TEAM_CHAT): "is not ready yet",
+            (MANAGER, "/digest 2026-03-04", TEAM_CHAT): "2026-03-03, which has not begun",
             (MANAGER, "/digest 2026-03-01 extra", TEAM_CHAT): "at most one argument",
             (MANAGER, "/report 2026-3", TEAM_CHAT): "is not a month",
             (MANAGER, "/report 2026-04", TEAM_CHAT): "has not started yet",
@@ -557,6 +605,70 @@ async def test_on_demand_refusals_and_targets_all_met(db_url: str) -> None:
         assert [row[met] for row in rows[1:]] == ["yes", "yes"]
     finally:
         await kefu.stop()
+
+
+async def test_chat_and_command_line_take_the_same_days_and_mark_today_partial(
+    team: Kefu, db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    travel("2026-03-02 09:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    travel("2026-03-02 15:00")  # a manager at 3 pm wants today so far: tomorrow's digest
+    config = write_config(tmp_path / "kefu.toml", db_url)
+    partial = "⏳ Partial: 2026-03-02 is not over; figures as of 15:00."
+
+    text = whole_digest(await team.say(MANAGER, "/digest 2026-03-03", chat=TEAM_CHAT))
+    lines = text.split("\n")
+    assert lines[:2] == [
+        "📊 <b>Daily digest · 2026-03-03</b>",
+        partial.replace("Partial", "<b>Partial</b>"),
+    ]
+    assert "New 1 · resolved 0" in lines
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-03"]) == 0
+    printed = capsys.readouterr().out.split("\n")
+    assert printed[:2] == ["📊 Daily digest · 2026-03-03", partial], printed[:3]
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-03", "--json"]) == 0
+    as_of = json.loads(capsys.readouterr().out)["partial_as_of"]
+    assert as_of.startswith("2026-03-02T15:00:") and as_of.endswith("+08:00"), as_of
+
+    # Today's digest covers a whole day (yesterday): nothing partial about it.
+    assert "Partial" not in whole_digest(await team.say(MANAGER, "/digest", chat=TEAM_CHAT))
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-02"]) == 0
+    assert "Partial" not in capsys.readouterr().out
+
+    # The day after tomorrow: refused alike, in chat and on the command line.
+    refusal = "The digest of 2026-03-04 covers 2026-03-03, which has not begun."
+    [answer] = await team.say(MANAGER, "/digest 2026-03-04", chat=TEAM_CHAT)
+    assert refusal in (answer.text or "")
+    assert await run_cli(["-c", str(config), "digest", "--date", "2026-03-04"]) == 2
+    assert refusal in capsys.readouterr().err
+
+
+async def test_a_digest_shows_at_once_that_it_is_coming_and_its_chart_process_is_reused(
+    team: Kefu,
+) -> None:
+    travel("2026-03-01 10:00")
+    await ok(team, AGENT, "/ticket Parcel late cat:logistics")
+    travel("2026-03-02 10:00")
+    worker = chart_process.worker()
+    before = len(team.telegram.calls())
+    first = await team.say(MANAGER, "/digest", chat=TEAM_CHAT)
+    assert first[0].method == "sendPhoto"
+    # Before the figures are gathered and the chart drawn, the chat says a photo is coming.
+    calls = [c for c in team.telegram.calls()[before:] if c.params.get("chat_id") == TEAM_CHAT]
+    assert calls[0].method == "sendChatAction", [c.method for c in calls]
+    assert calls[0].params["action"] == "upload_photo"
+    child = worker.pid
+    assert child is not None  # kept for the next chart
+    second = await team.say(MANAGER, "/digest 2026-03-01", chat=TEAM_CHAT)
+    assert second[0].method == "sendPhoto" and (second[0].file_bytes or b"")[:8] == PNG
+    assert (worker.started, worker.pid) == (1, child)
+
+    # A child that died is replaced on the next chart; an idle one is let go.
+    os.kill(child, signal.SIGKILL)
+    worker.idle_seconds = 0.2
+    third = await team.say(MANAGER, "/digest", chat=TEAM_CHAT)
+    assert third[0].method == "sendPhoto" and worker.started == 2
+    await eventually(lambda: worker.pid is None, "the idle chart process to exit", within=10)
 
 
 async def test_kefu_digest_and_report_explain_bad_input(
@@ -648,3 +760,23 @@ async def test_kefu_demo_runs_and_is_reproducible(
     assert await run_cli(["demo", "--out", str(tmp_path / "b"), "--seed", "7"]) == 0
     second = capsys.readouterr().out
     assert first.replace("/a/", "/b/").replace("/a\n", "/b\n") == second
+
+
+def test_a_chart_process_whose_bot_died_exits_quietly(tmp_path: Path) -> None:
+    """The bot killed mid-chart (kill -9): its chart process finds nobody to answer and
+    leaves without a traceback in the bot's log."""
+    log = tmp_path / "child.log"
+    with log.open("wb") as stderr:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "handlers.chart_process"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        assert child.stdin is not None and child.stdout is not None
+        request = json.dumps(_digest(3).to_json()).encode()
+        child.stdout.close()  # the reader is gone before the answer is written
+        child.stdin.write(len(request).to_bytes(4, "big") + request)
+        child.stdin.close()
+        assert child.wait(timeout=120) == 0
+    assert "Traceback" not in log.read_text(errors="replace")

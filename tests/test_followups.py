@@ -16,7 +16,17 @@ from sqlmodel import col, select
 from bot import clock, outbox
 from bot.models import Outbox, Ticket
 from tests.fakebot import FakeTelegram, SentMessage
-from tests.harness import AGENT, AGENT2, MANAGER, TEAM_CHAT, Kefu, Person, only, settings_for
+from tests.harness import (
+    AGENT,
+    AGENT2,
+    CUSTOMER_EN,
+    MANAGER,
+    TEAM_CHAT,
+    Kefu,
+    Person,
+    only,
+    settings_for,
+)
 
 SWEEP = "followup-sweep"
 TICKET_NUMBER = re.compile(r"#(\d+)")
@@ -184,6 +194,25 @@ async def test_reminder_buttons_open_and_resolve_the_ticket(kefu: Kefu) -> None:
     assert kefu.telegram.message(AGENT.user_id, reminder.message_id).reply_markup is None  # type: ignore[union-attr]
     clock.advance(timedelta(days=2))
     assert await sweep_and_deliver(kefu) == []
+
+
+async def test_the_open_button_shows_the_card_as_show_does_in_the_team_zone(kefu: Kefu) -> None:
+    """Times on the card (received, the survey's) read in the team's zone, by either path."""
+    await open_private_chat(kefu, AGENT)
+    number = await log_ticket(kefu, AGENT, "Screen cracked order:TB-9", days_ago=3.5)
+    reply = kefu.telegram.sent_to(TEAM_CHAT)[-1].text or ""
+    await kefu.say(CUSTOMER_EN, f"/start {reply.split('?start=')[1].split()[0]}")
+    await kefu.say(AGENT, f"/resolve {number} root", chat=TEAM_CHAT)
+    survey = kefu.telegram.last_to(CUSTOMER_EN.user_id)
+    assert survey is not None and survey.buttons
+    await kefu.press_label(CUSTOMER_EN, survey, "Satisfied")
+    await kefu.say(MANAGER, f"/reopen {number}", chat=TEAM_CHAT)
+    reminder = only(await sweep_and_deliver(kefu))
+    opened = only(await kefu.press_label(AGENT, reminder, f"Open #{number}")).text or ""
+    shown = only(await kefu.say(AGENT, f"/show {number}")).text or ""
+    assert opened == shown
+    answered = clock.now().astimezone(kefu.settings.team.tz).strftime("%m-%d %H:%M")
+    assert f"answered {answered}" in opened, opened
 
 
 async def test_follow_ups_speak_the_team_language(db_url: str) -> None:

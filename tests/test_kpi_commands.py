@@ -14,6 +14,7 @@ from scoring import local_day
 from tests.harness import (
     AGENT,
     AGENT2,
+    CUSTOMER_EN,
     MANAGER,
     OTHER_GROUP,
     STRANGER,
@@ -234,3 +235,27 @@ async def test_help_lists_kpi_commands_by_role(kefu: Kefu) -> None:
         assert name in agent_help and name in manager_help
     for name in ("/skill", "/quality"):
         assert name not in agent_help and name in manager_help
+
+
+async def test_a_rating_counts_for_the_agent_who_resolved_that_round(kefu: Kefu) -> None:
+    """Alex resolves and is rated "very satisfied"; the ticket is reopened, handed to Bo and
+    resolved again. The answer judged Alex's resolution: it stays Alex's, never Bo's."""
+    reply = await text_of(kefu, AGENT, "/ticket Broken lid cat:product")
+    token = reply.split("?start=")[1].split()[0].split('"')[0]
+    await kefu.say(CUSTOMER_EN, f"/start {token}")
+    await kefu.say(AGENT, "/resolve 1 root", chat=TEAM_CHAT)
+    survey = kefu.telegram.last_to(CUSTOMER_EN.user_id)
+    assert survey is not None and survey.buttons
+    await kefu.press_label(CUSTOMER_EN, survey, "Very satisfied")
+    await kefu.say(AGENT2, "/help")
+    await text_of(kefu, MANAGER, "/reopen 1")
+    assert "Bo" in await text_of(kefu, MANAGER, "/assign 1 @bo_agent")
+    await kefu.say(AGENT2, "/resolve 1 root", chat=TEAM_CHAT)
+
+    alex = await text_of(kefu, MANAGER, "/score @alex_agent")
+    bo = await text_of(kefu, MANAGER, "/score @bo_agent")
+    # Alex: satisfaction 10 only → 40 × 10 / 10 = 40. Bo: speed 10, quality 10, no rating.
+    assert "Satisfaction: 10 (weight 10)" in alex and "Total: 40 / 40" in alex, alex
+    assert "Tickets resolved: 0" in alex, alex
+    assert "Satisfaction: — (weight 10)" in bo and "Speed: 10 (weight 10)" in bo, bo
+    assert "Tickets resolved: 1" in bo, bo

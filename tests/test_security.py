@@ -75,24 +75,25 @@ COMMANDS = registered_commands()
 
 EVERYONE, AGENTS, MANAGERS, NOBODY = "everyone", "agents", "managers", "nobody"
 
-# The README's rules: who may use each command, and whether it shows team data (lists,
-# tickets, scores, KPI inputs), which is refused in groups other than the team chat.
+# The README's rules: who may use each command, and whether it shows team data (tickets,
+# agents, scores, KPI inputs), which is refused in groups other than the team chat. Only
+# logging a ticket (with its guided flow) works in a customer's group too.
 README: dict[str, tuple[str, bool]] = {
     "start": (EVERYONE, False),
     "help": (EVERYONE, False),
     "ticket": (AGENTS, False),
     "cancel": (AGENTS, False),
-    "note": (AGENTS, False),
-    "assign": (AGENTS, False),
-    "resolve": (AGENTS, False),
-    "reopen": (AGENTS, False),
+    "note": (AGENTS, True),
+    "assign": (AGENTS, True),
+    "resolve": (AGENTS, True),
+    "reopen": (AGENTS, True),
     "tickets": (AGENTS, True),
     "show": (AGENTS, True),
     "agents": (AGENTS, True),
     "refund": (AGENTS, True),
     "orders": (AGENTS, True),
     "score": (AGENTS, True),
-    "agent": (MANAGERS, False),
+    "agent": (MANAGERS, True),
     "skill": (MANAGERS, True),
     "quality": (MANAGERS, True),
     "digest": (MANAGERS, True),

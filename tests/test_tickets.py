@@ -20,6 +20,7 @@ from tests.harness import (
     Kefu,
     only,
 )
+from tests.throttle import unthrottle
 
 LINK = re.compile(r"https://t\.me/kefu_test_bot\?start=([A-Za-z0-9_-]+)")
 
@@ -141,6 +142,37 @@ async def test_list_show_note_assign(kefu: Kefu) -> None:
     assert "#2" in mine and "#1" not in mine
     refused = only(await kefu.say(AGENT, "/assign 1 @eve_stranger", chat=TEAM_CHAT)).text or ""
     assert "not seen" in refused or "not on the team" in refused
+
+
+async def test_tickets_says_how_many_there_are_and_pages_through_them(kefu: Kefu) -> None:
+    """34 open tickets: 30 a page, and the list says so instead of stopping silently."""
+    unthrottle(kefu.app)  # 34 replies in one group would wait out Telegram's 20 a minute
+    await kefu.burst(
+        [
+            kefu.updates.message(AGENT.json, TEAM_CHAT, f"/ticket Problem {n} order:P{n}")
+            for n in range(1, 35)
+        ]
+    )
+
+    def numbers(text: str) -> list[int]:
+        return [int(line[1:].split(" ")[0]) for line in text.split("\n") if line.startswith("#")]
+
+    first = only(await kefu.say(AGENT, "/tickets", chat=TEAM_CHAT)).text or ""
+    assert sorted(numbers(first)) == list(range(1, 31))
+    assert first.endswith("\n\nTickets 1–30 of 34. Next: /tickets open 2"), first[-80:]
+    second = only(await kefu.say(AGENT, "/tickets open 2", chat=TEAM_CHAT)).text or ""
+    assert sorted(numbers(second)) == list(range(31, 35))
+    assert second.endswith("\n\nTickets 31–34 of 34 (the last page).")
+    assert (only(await kefu.say(AGENT, "/tickets 2 open")).text or "") == second
+    newest = only(await kefu.say(AGENT, "/tickets all 2")).text or ""
+    assert numbers(newest) == list(range(4, 0, -1))
+    assert only(await kefu.say(AGENT, "/tickets open 3")).text == (
+        "There is no page 3: 34 tickets fill 2 pages."
+    )
+    assert "page number" in (only(await kefu.say(AGENT, "/tickets soon")).text or "")
+    assert "page number" in (only(await kefu.say(AGENT, "/tickets ²")).text or "")
+    assert "Pages are numbered from 1." in (only(await kefu.say(AGENT, "/tickets 0")).text or "")
+    assert only(await kefu.say(AGENT2, "/tickets mine")).text == "No tickets here."
 
 
 async def test_team_data_is_not_shown_in_other_groups(kefu: Kefu) -> None:

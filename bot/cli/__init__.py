@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 def _settings(args: argparse.Namespace) -> Settings:
     from bot.config import load_settings
 
-    return load_settings(args.config)
+    return load_settings(getattr(args, "config", None))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -144,37 +144,55 @@ def _safe_url(url: str) -> str:
 Command = Callable[[argparse.Namespace], int]
 
 
-def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(
-        prog="kefu", description="Kefu: after-sales tickets, surveys and KPIs on Telegram."
+def _config_option() -> argparse.ArgumentParser:
+    """`--config`, accepted before the sub-command and after it (as most tools do).
+
+    SUPPRESS keeps a parser that was not given it from overwriting one that was: the
+    last one given wins, and none given leaves `$KEFU_CONFIG` / ./config.toml to decide.
+    """
+    option = argparse.ArgumentParser(add_help=False)
+    option.add_argument(
+        "--config",
+        "-c",
+        default=argparse.SUPPRESS,
+        help="config file (default: $KEFU_CONFIG, else ./config.toml)",
     )
-    root.add_argument(
-        "--config", "-c", help="config file (default: $KEFU_CONFIG, else ./config.toml)"
+    return option
+
+
+def parser() -> argparse.ArgumentParser:
+    config = [_config_option()]
+    root = argparse.ArgumentParser(
+        prog="kefu",
+        description="Kefu: after-sales tickets, surveys and KPIs on Telegram.",
+        parents=config,
     )
     commands = root.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    commands.add_parser("run", help=cmd_run.__doc__).set_defaults(func=cmd_run)
-    db = commands.add_parser("db", help="database maintenance").add_subparsers(
+    commands.add_parser("run", help=cmd_run.__doc__, parents=config).set_defaults(func=cmd_run)
+    db = commands.add_parser("db", help="database maintenance", parents=config).add_subparsers(
         dest="db_command", required=True
     )
-    db.add_parser("upgrade", help=cmd_db_upgrade.__doc__).set_defaults(func=cmd_db_upgrade)
-    commands.add_parser("check-config", help=cmd_check_config.__doc__).set_defaults(
+    db.add_parser("upgrade", help=cmd_db_upgrade.__doc__, parents=config).set_defaults(
+        func=cmd_db_upgrade
+    )
+    commands.add_parser("check-config", help=cmd_check_config.__doc__, parents=config).set_defaults(
         func=cmd_check_config
     )
-    orders = commands.add_parser("import-orders", help=cmd_import_orders.__doc__)
+    orders = commands.add_parser("import-orders", help=cmd_import_orders.__doc__, parents=config)
     orders.add_argument("file", metavar="FILE.csv")
     orders.set_defaults(func=cmd_import_orders)
-    sales = commands.add_parser("import-sales", help=cmd_import_sales.__doc__)
+    sales = commands.add_parser("import-sales", help=cmd_import_sales.__doc__, parents=config)
     sales.add_argument("file", metavar="FILE.csv")
     sales.set_defaults(func=cmd_import_sales)
-    digest = commands.add_parser("digest", help=cmd_digest.__doc__)
+    digest = commands.add_parser("digest", help=cmd_digest.__doc__, parents=config)
     digest.add_argument("--date", metavar="YYYY-MM-DD", help="digest day (default: today)")
     digest.add_argument("--json", action="store_true", help="JSON for scripts")
     digest.set_defaults(func=cmd_digest)
-    report = commands.add_parser("report", help=cmd_report.__doc__)
+    report = commands.add_parser("report", help=cmd_report.__doc__, parents=config)
     report.add_argument("--month", metavar="YYYY-MM", help="default: yesterday's month")
     report.add_argument("--csv", metavar="FILE", help="also write the pay sheet as CSV")
     report.set_defaults(func=cmd_report)
-    export = commands.add_parser("export", help=cmd_export.__doc__)
+    export = commands.add_parser("export", help=cmd_export.__doc__, parents=config)
     export.add_argument("--month", metavar="YYYY-MM", required=True)
     export.add_argument("--csv", metavar="FILE", required=True, help="where to write the CSV")
     export.set_defaults(func=cmd_export)

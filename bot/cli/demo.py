@@ -44,7 +44,7 @@ from bot.services import digest as digests
 from bot.services.digest import Digest
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket
-from handlers import charts
+from handlers.chart_process import ChartWorker
 from scoring.figures import Dsr
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -332,19 +332,27 @@ async def build_month(db: Database, settings: Settings, seed: int) -> Digest:
 
 async def create_demo(out: Path, *, seed: int, language: str = "en") -> DemoResult:
     """The demo database, its digest and its chart, written under `out`."""
-    database = out / "kefu-demo.db"
-    await asyncio.to_thread(_fresh, database)
-    settings = demo_settings(database, language)
-    await migrate.upgrade(settings.database.url)
-    db = Database(settings.database.url)
+    # The chart's process imports matplotlib on the other core while the month is played.
+    charts = ChartWorker()
+    warming = asyncio.create_task(charts.start())
     try:
-        found = await build_month(db, settings, seed)
+        database = out / "kefu-demo.db"
+        await asyncio.to_thread(_fresh, database)
+        settings = demo_settings(database, language)
+        await migrate.upgrade(settings.database.url)
+        db = Database(settings.database.url)
+        try:
+            found = await build_month(db, settings, seed)
+        finally:
+            await db.dispose()
+            # The demo moved this process's clock; put it back.
+            clock.reset()
+        await warming
+        chart = out / f"kefu-digest-{DIGEST_DAY.isoformat()}.png"
+        chart.write_bytes(await charts.render(found))
     finally:
-        await db.dispose()
-        # The demo moved this process's clock; put it back.
-        clock.reset()
-    chart = out / f"kefu-digest-{DIGEST_DAY.isoformat()}.png"
-    chart.write_bytes(await asyncio.to_thread(charts.render, found))
+        warming.cancel()
+        await charts.close()
     return DemoResult(database, chart, found, settings)
 
 

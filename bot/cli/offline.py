@@ -16,15 +16,13 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
-from bot import clock
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.i18n import _, use_language
 from bot.services import digest as digests
-from bot.services import export, monthly_report, orders
+from bot.services import export, monthly_report
 from bot.services.errors import KefuError
 from handlers import parse
-from scoring import local_day
 
 T = TypeVar("T")
 
@@ -68,7 +66,7 @@ def print_digest(settings: Settings, *, day: str | None, as_json: bool) -> int:
     """Print the digest of `day` (default: today in the team's zone) as text or JSON."""
 
     def action() -> int:
-        target = orders.parse_day(day) if day else local_day(clock.now(), settings.team.tz)
+        target = digests.digest_day(day, settings)
         found = _run(settings, lambda db: digests.build_digest(db, settings, target))
         if as_json:
             print(json.dumps(found.to_json(), ensure_ascii=False, indent=2))

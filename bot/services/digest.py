@@ -7,7 +7,8 @@ snapshot the scheduled digest is queued with and that `kefu digest --json` print
 Day semantics for the digest of day D (team time zone): new / resolved tickets and survey
 answers are for D−1; open counts are as of the start of D; the refund window is D−30 … D−1;
 the scoreboard, top causes and the satisfaction target cover the month of D−1 so far (as
-the scoreboard counts it: up to the month's end, or now while it is in progress).
+the scoreboard counts it: up to the month's end, or now while it is in progress). The latest
+digest is tomorrow's: today so far, marked partial.
 
 JSON conventions: rates and averages are numbers (rates as fractions), `null` where undefined;
 money (pay) is a decimal string such as "750.00", so no binary rounding creeps into pay.
@@ -25,18 +26,29 @@ from pydantic import BeforeValidator, Field, PlainSerializer, TypeAdapter
 from bot import clock, outbox
 from bot.config import Settings
 from bot.db import Database
-from bot.services import conversation, more_shop_figures, scoreboard, shop_figures, team
+from bot.i18n import N_
+from bot.services import conversation, more_shop_figures, orders, scoreboard, shop_figures, team
 from bot.services.conversation import Figures as ConversationFigures
 from bot.services.dsr import DsrLatest
+from bot.services.errors import InvalidInput
 from bot.services.scoreboard import AgentLine
 from bot.services.shop_figures import DayPoint, SurveyCounts, TicketCounts, age_hours
-from scoring import OverdueRule, RefundFigures, TargetResult, bonus_at_risk, day_start_utc
+from scoring import (
+    OverdueRule,
+    RefundFigures,
+    TargetResult,
+    bonus_at_risk,
+    day_start_utc,
+    local_day,
+)
 from scoring.figures import dsr_change
 from scoring.months import month_period_utc, month_start
 
 log = logging.getLogger(__name__)
 
 NOTICE_KIND = "digest"
+# The managers are told, once per day, that the day's digest cannot be built.
+FAILED_KIND = "digest-failed"
 SERIES_DAYS = 30
 OLDEST_SHOWN = 5
 
@@ -155,6 +167,9 @@ class Digest:
     # The thresholds `tickets.open_over_3d` / `open_over_5d` were counted with: the follow-ups'
     # (the JSON keys keep the domain's default days in their names).
     overdue: OverdueRule = field(default_factory=OverdueRule)
+    # Set when the digest covers a day not over yet (tomorrow's digest: today so far): when
+    # the figures were taken, in the team's zone. None for a whole day.
+    partial_as_of: datetime | None = None
     # The customer conversation: yesterday's messages and replies, the reply clock now.
     conversation: ConversationFigures | None = None
 
@@ -202,9 +217,30 @@ _SCHEMA = TypeAdapter(Digest)
 # ------------------------------------------------------------------ the digest
 
 
+def digest_day(text: str | None, settings: Settings) -> date:
+    """The day of a digest asked for, in chat or on the command line: YYYY-MM-DD, by default
+    today's (about yesterday); at most tomorrow's, which covers today so far."""
+    today = local_day(clock.now(), settings.team.tz)
+    day = orders.parse_day(text) if text else today
+    latest = today + timedelta(days=1)
+    if day > latest:
+        raise InvalidInput(
+            N_(
+                "The digest of %(day)s covers %(covered)s, which has not begun. "
+                "The latest is %(latest)s: today so far."
+            ),
+            day=day.isoformat(),
+            covered=(day - timedelta(days=1)).isoformat(),
+            latest=latest.isoformat(),
+        )
+    return day
+
+
 async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
     """Everything the digest of `day` shows (see the module docstring for which day is which)."""
     tz = settings.team.tz
+    now = clock.now()
+    partial_as_of = now.astimezone(tz) if day_start_utc(day, tz) > now else None
     yesterday = day - timedelta(days=1)
     month = month_start(yesterday)
     period = month_period_utc(month, tz, clock.now())
@@ -271,6 +307,7 @@ async def build_digest(db: Database, settings: Settings, day: date) -> Digest:
         internal_complaints=more.internal_complaints,
         dsr=dsr_line(more.dsr),
         overdue=settings.followup.overdue,
+        partial_as_of=partial_as_of,
         conversation=talk,
     )
 
@@ -334,3 +371,22 @@ async def claim_due(db: Database, settings: Settings) -> date | None:
                 chain=key,
             )
     return day if queued else None
+
+
+async def report_failure(db: Database, *, day: date, reason: str) -> bool:
+    """Tell the team chat, once for `day`, that its digest cannot be built and why.
+
+    True if this call queued the message (the first to report it, across replicas and
+    restarts); False if it was already told, or there is no team chat to tell.
+    """
+    chat_id = await team.team_chat_id(db)
+    if chat_id is None:
+        return False
+    async with db.transaction() as session:
+        return await outbox.enqueue(
+            session,
+            key=f"{FAILED_KIND}:{day.isoformat()}",
+            kind=FAILED_KIND,
+            chat_id=chat_id,
+            payload={"day": day.isoformat(), "reason": reason},
+        )

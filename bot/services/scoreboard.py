@@ -36,8 +36,6 @@ from scoring import (
     SPEED_SLOW_HOURS,
     SPEED_SLOWEST,
     Indicators,
-    Tier,
-    Weights,
     base_part,
     mean_from_counts,
     pay_sheet,
@@ -140,15 +138,6 @@ def agent_lines(
 # --- scoreboard ----------------------------------------------------------------------------
 
 
-def _weights(scoring: ScoringSettings) -> Weights:
-    w = scoring.weights
-    return Weights(satisfaction=w.satisfaction, speed=w.speed, quality=w.quality, skill=w.skill)
-
-
-def _tiers(scoring: ScoringSettings) -> list[Tier]:
-    return [Tier(min_total=float(threshold), pay=pay) for threshold, pay in scoring.tiers]
-
-
 def _agent_filter(column: Any, agent_id: int | None) -> ColumnElement[bool]:
     return column == agent_id if agent_id is not None else true()
 
@@ -238,22 +227,26 @@ async def _satisfaction_counts(
     session: AsyncSession, start: datetime, end: datetime, agent_id: int | None
 ) -> dict[int, dict[int, int]]:
     resolved = col(Ticket.resolved_at)
-    # A reopened ticket may have an answer per round; the latest answered one stands.
+    # A reopened ticket may have an answer per round; the latest answered one stands, and
+    # it counts for whoever resolved that round (rows from before that was recorded: the
+    # ticket's holder, which could not change while the ticket stayed resolved).
+    resolver = func.coalesce(col(Survey.resolved_by), col(Ticket.agent_id))
     latest = func.row_number().over(
         partition_by=col(Survey.ticket_id), order_by=col(Survey.round).desc()
     )
     answers = (
         select(
-            col(Ticket.agent_id).label("agent_id"),
+            resolver.label("agent_id"),
             col(Survey.rating).label("score"),
             latest.label("rank"),
         )
+        .select_from(Ticket)
         .join(Survey, col(Survey.ticket_id) == col(Ticket.id))
         .where(
             resolved >= start,
             resolved < end,
             col(Survey.rating).is_not(None),
-            _agent_filter(col(Ticket.agent_id), agent_id),
+            _agent_filter(resolver, agent_id),
         )
         .subquery()
     )
@@ -320,7 +313,7 @@ async def scoreboard(
     start, end = month_period_utc(month, tz, clock.now())
     if start >= end:
         raise InvalidInput(N_("%(month)s has not started yet."), month=month.strftime("%Y-%m"))
-    weights = _weights(scoring)
+    weights = scoring.weights.rules
     async with db.transaction() as session:
         resolved = await _resolved_in_period(session, start, end, agent_id)
         overdue = await _overdue_counts(session, end, agent_id)
@@ -344,7 +337,7 @@ async def scoreboard(
             total=total,
             max_total=weights.max_total,
             base_pay=scoring.base_pay,
-            tiers=_tiers(scoring),
+            tiers=scoring.pay_tiers,
         )
         scores.append(
             AgentScore(

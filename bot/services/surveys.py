@@ -142,6 +142,7 @@ async def on_resolved(session: AsyncSession, ticket: Ticket) -> None:
         round=ticket.round,
         status=SurveyStatus.PENDING,
         created_at=clock.now(),
+        resolved_by=ticket.agent_id,
     )
     session.add(survey)
     await session.flush()

@@ -308,26 +308,56 @@ async def show(db: Database, number: int, *, viewer_id: int) -> TicketView:
         return replace(view, survey=await surveys.latest(session, number))
 
 
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of a ticket list, and where it sits in the whole list."""
+
+    tickets: list[TicketView]
+    total: int  # tickets in the whole list
+    page: int  # 1-based
+    pages: int  # at least 1
+
+    @property
+    def first(self) -> int:
+        """The 1-based position of this page's first ticket in the whole list."""
+        return (self.page - 1) * LIST_LIMIT + 1
+
+
 async def listing(
-    db: Database, *, scope: Scope, viewer_id: int, overdue_after: timedelta
-) -> list[TicketView]:
-    """Tickets for `/tickets`: open ones oldest first, or the newest for `all`."""
+    db: Database, *, scope: Scope, viewer_id: int, overdue_after: timedelta, page: int = 1
+) -> TicketPage:
+    """A page of `/tickets` (LIST_LIMIT a page): open ones oldest first, or the newest for
+    `all`; with the size of the whole list, so the reader knows what is not shown."""
+    if page < 1:
+        raise InvalidInput(N_("Pages are numbered from 1."))
     now = clock.now()
+    conditions: list[Any] = []
+    if scope is not Scope.ALL:
+        conditions.append(Ticket.status == TicketStatus.OPEN)
+        if scope is Scope.MINE:
+            conditions.append(Ticket.agent_id == viewer_id)
+        elif scope is Scope.OVERDUE:
+            conditions.append(col(Ticket.received_at) < now - overdue_after)
+    order = (
+        (col(Ticket.id).desc(),)
+        if scope is Scope.ALL
+        else (col(Ticket.received_at), col(Ticket.id))
+    )
     async with db.transaction() as session:
         await require_member(session, viewer_id)
-        statement = select(Ticket)
-        if scope is Scope.ALL:
-            statement = statement.order_by(col(Ticket.id).desc())
-        else:
-            statement = statement.where(Ticket.status == TicketStatus.OPEN).order_by(
-                col(Ticket.received_at), col(Ticket.id)
-            )
-            if scope is Scope.MINE:
-                statement = statement.where(Ticket.agent_id == viewer_id)
-            elif scope is Scope.OVERDUE:
-                statement = statement.where(col(Ticket.received_at) < now - overdue_after)
-        rows = await session.exec(statement.limit(LIST_LIMIT))
-        return [await _view(session, ticket) for ticket in rows]
+        total = (
+            await session.exec(select(func.count()).select_from(Ticket).where(*conditions))
+        ).one()
+        rows = await session.exec(
+            select(Ticket)
+            .where(*conditions)
+            .order_by(*order)
+            .offset((page - 1) * LIST_LIMIT)
+            .limit(LIST_LIMIT)
+        )
+        found = [await _view(session, ticket) for ticket in rows]
+    pages = max(1, -(-int(total) // LIST_LIMIT))
+    return TicketPage(tickets=found, total=int(total), page=page, pages=pages)
 
 
 async def count_open(db: Database) -> int:

@@ -1,7 +1,7 @@
 """Issue 13: the customer conversation, reply waits, a customer's chosen ticket, outbox chains
 
 Revision ID: 0005_issue13_conversation
-Revises: 0007_issue11_drop_job_run
+Revises: 0003_issue12_resolved_by
 Create Date: 2026-12-02 16:11:05.014573
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import bot.models
 
 revision: str = "0005_issue13_conversation"
-down_revision: str | None = "0007_issue11_drop_job_run"
+down_revision: str | None = "0003_issue12_resolved_by"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
