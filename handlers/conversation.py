@@ -249,7 +249,7 @@ async def older(update: Update, context: Context, caller: Caller) -> None:
     )
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     # In the order of the menu and /help (handlers/menu.py).
     app.add_handler(command_handler(reply_command))
     app.add_handler(command_handler(switch))

@@ -95,7 +95,7 @@ async def by_order(update: Update, context: Context, caller: Caller, ref: str) -
     await reply(update, "\n".join(file_lines(found, context)))
 
 
-def register(app: Application) -> None:  # type: ignore[type-arg]
+def register(app: Application) -> None:
     # In the order of the menu and /help (handlers/menu.py).
     app.add_handler(command_handler(customer))
     app.add_handler(command_handler(find))

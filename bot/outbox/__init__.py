@@ -35,8 +35,8 @@ def _not_held_back() -> Any:
     """True for a row no earlier pending row of its chain holds back (rows without a chain
     are never held)."""
     earlier_pending = exists().where(
-        _EARLIER.chain == Outbox.chain,
-        _EARLIER.status == "pending",
+        col(_EARLIER.chain) == col(Outbox.chain),
+        col(_EARLIER.status) == "pending",
         col(_EARLIER.id) < col(Outbox.id),
     )
     return or_(col(Outbox.chain).is_(None), ~earlier_pending)

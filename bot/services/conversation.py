@@ -863,8 +863,8 @@ async def figures(db: Database, *, start: datetime, end: datetime, now: datetime
                         col(ConversationMessage.at) >= start,
                         col(ConversationMessage.at) < end,
                         or_(
-                            ConversationMessage.direction == Direction.IN,
-                            ConversationMessage.status == "delivered",
+                            col(ConversationMessage.direction) == Direction.IN,
+                            col(ConversationMessage.status) == "delivered",
                         ),
                     )
                     .group_by(ConversationMessage.direction)

@@ -113,7 +113,7 @@ async def _lines(session: AsyncSession, *where: Any) -> tuple[FileLine, ...]:
         .scalar_subquery()
     )
     rows = await session.exec(
-        select(Ticket, Refund.amount, Refund.dispute, latest_rating)
+        select(Ticket, col(Refund.amount), col(Refund.dispute), latest_rating)
         .join(Refund, col(Refund.ticket_id) == col(Ticket.id), isouter=True)
         .where(*where)
         .order_by(col(Ticket.id).desc())

@@ -32,10 +32,10 @@ async def insert_if_missing(
         # SQLite a tenth of a second); by then SQLAlchemy has imported it already.
         from sqlalchemy.dialects import postgresql
 
-        insert = postgresql.insert
+        statement: Any = postgresql.insert(table)
     else:
-        insert = sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=conflict)
+        statement = sqlite.insert(table)
+    statement = statement.values(**values).on_conflict_do_nothing(index_elements=conflict)
     result = await session.exec(statement)
     return bool(result.rowcount)
 
