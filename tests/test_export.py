@@ -34,6 +34,11 @@ async def scripted(kefu: Kefu) -> None:
     match = LINK.search(reply.text or "")
     assert match
     await kefu.say(CUSTOMER_EN, f"/start {match.group(1)}")
+    # The customer waits 25 minutes for the first answer.
+    travel("2026-02-10 09:00")
+    await kefu.say(CUSTOMER_EN, "Do you have it one size up?")
+    travel("2026-02-10 09:25")
+    await ok(kefu, AGENT2, "/reply 3 Yes, it is on its way.")
     travel("2026-02-11 20:00")
     await ok(kefu, AGENT2, "/resolve 3 noroot")
     survey = kefu.telegram.last_to(CUSTOMER_EN.user_id)
@@ -47,18 +52,18 @@ async def scripted(kefu: Kefu) -> None:
 EXPECTED_ROWS = [
     list(CSV_HEADER),
     # number status category agent agent_id customer linked order description
-    # received logged resolved first_resolved resolution_hours reopens quality rating survey
+    # received logged first_response_minutes resolved first_resolved resolution_hours reopens quality rating survey
     # refund dispute refund_day requested refund_hours intervened_on sales complaints
     # (#2's survey is void: its customer never linked.)
     [
         "2", "open", "product", "Alex", str(AGENT.user_id), "", "no", "K9", "Kettle leaks",
-        "2026-01-19 09:00", "2026-01-20 09:00", "", "2026-01-21 09:00", "", "1", "5",
+        "2026-01-19 09:00", "2026-01-20 09:00", "", "", "2026-01-21 09:00", "", "1", "5",
         "", "void", "45.50", "yes", "2026-02-03", "2026-02-01 10:30", "48.00", "2026-02-03",
         "120.00", "0",
     ],
     [
         "3", "closed", "service", "Bo", str(AGENT2.user_id), "Dana", "yes", "", "Wrong size",
-        "2026-02-10 08:00", "2026-02-10 08:00", "2026-02-11 20:00",
+        "2026-02-10 08:00", "2026-02-10 08:00", "25.0", "2026-02-11 20:00",
         "2026-02-11 20:00", "36.00", "0", "8", "8", "answered", "", "", "", "", "",
         "2026-02-11", "", "1",
     ],

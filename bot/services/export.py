@@ -20,9 +20,20 @@ from sqlalchemy import func, union
 from sqlmodel import col, select
 
 from bot.db import Database
-from bot.models import Complaint, Intervention, Person, Refund, Sale, Survey, Ticket, TicketEvent
+from bot.models import (
+    Complaint,
+    Intervention,
+    Person,
+    Refund,
+    ReplyWait,
+    Sale,
+    Survey,
+    Ticket,
+    TicketEvent,
+)
 from scoring.figures import HOURS_DECIMALS, intervention_day, refund_hours, refund_requested_at
 from scoring.months import month_bounds_utc
+from scoring.replies import Wait, first_response_minutes
 
 CSV_HEADER = (
     "number",
@@ -36,6 +47,7 @@ CSV_HEADER = (
     "description",
     "received_at",
     "logged_at",
+    "first_response_minutes",
     "resolved_at",
     "first_resolved_at",
     "resolution_hours",
@@ -81,6 +93,10 @@ def _hours(start: datetime, end: datetime | None) -> str:
     if end is None:
         return ""
     return f"{round(refund_hours(start, end), HOURS_DECIMALS):.2f}"
+
+
+def _minutes(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
 
 
 def _text(value: object) -> str:
@@ -139,6 +155,11 @@ async def tickets_of_month(db: Database, *, month: date, tz: ZoneInfo) -> Ticket
                 .group_by(col(Sale.ticket_id))
             )
         }
+        waits: defaultdict[int, list[Wait]] = defaultdict(list)
+        for wait in await session.exec(
+            select(ReplyWait).where(col(ReplyWait.ticket_id).in_(wanted))
+        ):
+            waits[wait.ticket_id].append(Wait(wait.opened_at, wait.closed_at, wait.replier_id))
         complaints: defaultdict[int, int] = defaultdict(int)
         for ticket_id, count in await session.exec(
             select(col(Complaint.ticket_id), func.count())
@@ -167,6 +188,7 @@ async def tickets_of_month(db: Database, *, month: date, tz: ZoneInfo) -> Ticket
                 ticket.description,
                 _at(ticket.received_at, tz),
                 _at(ticket.logged_at, tz),
+                _minutes(first_response_minutes(waits[ticket.id])),
                 _at(ticket.resolved_at, tz),
                 _at(ticket.first_resolved_at, tz),
                 _hours(ticket.received_at, ticket.resolved_at),
