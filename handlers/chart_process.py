@@ -145,7 +145,10 @@ class ChartWorker:
             return
         try:
             # Closing its input tells the child to exit; reading its output to the end lets
-            # the pipes close with it.
+            # the pipes close with it. (`communicate()` without input leaves stdin open, so
+            # the child would wait for a request until the time-out killed it.)
+            assert process.stdin is not None
+            process.stdin.close()
             await asyncio.wait_for(process.communicate(), timeout=5)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):

@@ -668,7 +668,21 @@ async def test_a_digest_shows_at_once_that_it_is_coming_and_its_chart_process_is
     worker.idle_seconds = 0.2
     third = await team.say(MANAGER, "/digest", chat=TEAM_CHAT)
     assert third[0].method == "sendPhoto" and worker.started == 2
-    await eventually(lambda: worker.pid is None, "the idle chart process to exit", within=10)
+    idle = worker._process
+    assert idle is not None
+    await eventually(lambda: idle.returncode == 0, "the idle chart process to exit", within=10)
+    assert worker.pid is None
+
+
+async def test_a_chart_process_let_go_leaves_on_its_own() -> None:
+    """Closing the worker (the bot's shutdown, the idle timer, `kefu demo`'s end) ends the
+    child by closing its input: it exits cleanly, it is not killed after a time-out."""
+    worker = chart_process.ChartWorker()
+    await worker.start()
+    child = worker._process
+    assert child is not None
+    await worker.close()
+    assert child.returncode == 0
 
 
 async def test_kefu_digest_and_report_explain_bad_input(
