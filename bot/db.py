@@ -121,7 +121,11 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         kwargs.update(connect_args={"timeout": CONNECT_TIMEOUT})
     else:
         kwargs.update(connect_args={"timeout": 30})
-    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite" and parsed.get_driver_name() == "aiosqlite":
+        from bot import sqlite_driver
+
+        parsed = parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}")
+    engine = create_async_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     event.listen(engine.sync_engine, "before_cursor_execute", _without_nul, retval=True)
