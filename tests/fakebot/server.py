@@ -126,6 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
 class _KeepAliveHandler(_Handler):
     # HTTP/1.1: a connection serves request after request, as Telegram's servers do.
     protocol_version = "HTTP/1.1"
+    # An answer leaves in two writes (head, then body). With Nagle's algorithm on, the body
+    # waits for the client to acknowledge the head, and a client on a kept connection
+    # delays that acknowledgement by 40 ms: every call would take 40 ms more than it
+    # does with Telegram's servers.
+    disable_nagle_algorithm = True
 
 
 class _Server(ThreadingHTTPServer):
