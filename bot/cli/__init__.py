@@ -12,7 +12,7 @@ import argparse
 import sys
 import traceback
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from bot.i18n import SUPPORTED
 
@@ -202,6 +202,28 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--language", choices=SUPPORTED, default="en")
     demo.set_defaults(func=cmd_demo)
     return root
+
+
+def console() -> NoReturn:
+    """The `kefu` command: `main`, then leave without Python's own teardown.
+
+    Once a command is done, the interpreter's shutdown frees the objects of several hundred
+    imported modules one by one: about 0.3 s of CPU, a third of `kefu digest --json`. By the
+    time `main` returns nothing is left running (the database disposed, the bot stopped,
+    the chart process closed), so output is flushed, logging shut down, and the process
+    ends with `main`'s exit code.
+    """
+    code = main()
+    import contextlib
+    import logging
+    import os
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        # A closed pipe (`kefu digest | head`) has nobody left to read the rest.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -23,7 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bot import clock, migrate, outbox
+from bot import clock, eventloop, migrate, outbox
 from bot.config import Settings
 from bot.db import Database
 from bot.i18n import use_language
@@ -367,7 +367,7 @@ def run_demo(*, out: str | None, seed: int, language: str) -> int:
     from handlers import digest_render
 
     target = Path(out) if out else Path(tempfile.mkdtemp(prefix="kefu-demo-"))
-    result = asyncio.run(create_demo(target, seed=seed, language=language))
+    result = eventloop.run(create_demo(target, seed=seed, language=language))
     with use_language(language):
         print(digest_render.plain(digest_render.digest_text(result.digest, limit=10**9)))
     print()

@@ -7,7 +7,6 @@ are printed as one line and give a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +15,7 @@ from typing import TypeVar
 
 from sqlalchemy.exc import DBAPIError
 
+from bot import eventloop
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.i18n import _, use_language
@@ -38,7 +38,7 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
         finally:
             await db.dispose()
 
-    return asyncio.run(main())
+    return eventloop.run(main())
 
 
 def _guarded(settings: Settings, action: Callable[[], int]) -> int:

@@ -3,12 +3,12 @@ its service, report every bad row or what was imported."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO, TypeVar
 
+from bot import eventloop
 from bot.config import Settings
 from bot.db import Database, DatabaseUnavailable
 from bot.i18n import _, use_language
@@ -84,7 +84,7 @@ def _import_file(
             )
             return 1
         try:
-            summary = asyncio.run(_run(settings, run, text))
+            summary = eventloop.run(_run(settings, run, text))
         except ImportRejected as rejected:
             print(_(rejected.message) % rejected.params, file=err)
             for problem in rejected.problems:

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 from telegram.ext import Application
 
+from bot import eventloop
 from bot.app import ALLOWED_UPDATES
 from bot.config import ConfigError, Settings
 from bot.process.web import Server, make_app, parse_listen, start_server, webhook_path
@@ -51,14 +52,8 @@ def _listen(settings: Settings) -> tuple[str, tuple[str, int]] | None:
 
 
 def run_process(app: Application, settings: Settings) -> int:
-    """`run` in an event loop of its own: uvloop's, which spends less CPU per update and per
-    Bot API call than asyncio's own, where it is installed (it is a dependency on Linux)."""
-    try:
-        import uvloop
-    except ImportError:  # another platform: asyncio's loop does the same job
-        return asyncio.run(run(app, settings))
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(run(app, settings))
+    """`run` in an event loop of its own (bot/eventloop.py)."""
+    return eventloop.run(run(app, settings))
 
 
 async def run(

@@ -27,17 +27,21 @@ async def insert_if_missing(
     replicas at once without one of them failing on the key.
     """
     dialect = session.bind.dialect.name if session.bind else "sqlite"
+    statement = insert_of(dialect, table)
+    statement = statement.values(**values).on_conflict_do_nothing(index_elements=conflict)
+    result = await session.exec(statement)
+    return bool(result.rowcount)
+
+
+def insert_of(dialect: str, table: Any) -> Any:
+    """The INSERT of `dialect` (which has ON CONFLICT) for a model or a table."""
     if dialect == "postgresql":
         # Imported only where PostgreSQL is in use (its dialect costs `kefu` commands on
         # SQLite a tenth of a second); by then SQLAlchemy has imported it already.
         from sqlalchemy.dialects import postgresql
 
-        statement: Any = postgresql.insert(table)
-    else:
-        statement = sqlite.insert(table)
-    statement = statement.values(**values).on_conflict_do_nothing(index_elements=conflict)
-    result = await session.exec(statement)
-    return bool(result.rowcount)
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def within_hours(session: AsyncSession, start: Any, end: Any, hours: int) -> ColumnElement[bool]:

@@ -12,13 +12,13 @@ claim and the work loses nothing, and one after the work never repeats it.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import (
     Insert,
-    Table,
     bindparam,
     delete,
     false,
@@ -28,7 +28,6 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col
 
@@ -36,6 +35,7 @@ from bot import clock
 from bot.db import Database
 from bot.models import Person, ProcessedUpdate, Role, TeamSetting
 from bot.services import batching
+from bot.services.sql import insert_of
 from bot.services.team import TEAM_CHAT_KEY
 
 # Telegram redelivers for at most a day; a week is a safe horizon.
@@ -90,7 +90,7 @@ async def _claim_many(
     owner_of = {r.update_id: r.owner for r in reversed(requests)}  # the first asker's
     users = {r.user_id for r in requests if r.user_id is not None}
     inserted = await connection.execute(
-        _INSERT_CLAIMS[connection.dialect.name],
+        _insert_claims(connection.dialect.name),
         [{"update_id": i, "at": now, "owner": o, "done": False} for i, o in owner_of.items()],
     )
     new = set(inserted.scalars())
@@ -170,19 +170,15 @@ _ROLES_AND_TEAM_CHAT = union_all(
 )
 
 
-def _insert_claims(insert: Callable[[Table], Insert]) -> Insert:
-    return (
-        insert(_CLAIM)  # type: ignore[attr-defined]
+@functools.cache
+def _insert_claims(dialect: str) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING: what comes back is what this batch claimed."""
+    statement: Insert = (
+        insert_of(dialect, _CLAIM)
         .on_conflict_do_nothing(index_elements=["update_id"])
         .returning(_CLAIM.c.update_id)
     )
-
-
-# INSERT … ON CONFLICT DO NOTHING RETURNING: what comes back is what this batch claimed.
-_INSERT_CLAIMS = {
-    "postgresql": _insert_claims(postgresql.insert),
-    "sqlite": _insert_claims(sqlite.insert),
-}
+    return statement
 
 
 async def release_claims(db: Database, *, orphaned: Callable[[str], bool]) -> int:
