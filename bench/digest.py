@@ -7,7 +7,7 @@ For each database it fills a fresh schema with N tickets (and N/10 for the scali
 surveys, refunds, skill ratings and a year of daily orders, using plain multi-row inserts in
 big batches (generation time is not what is measured). Then it runs `kefu digest --json` as
 a child process several times and reports the best wall time and the child's peak RSS (from
-`wait4`, so each run is measured on its own). Goals: under 2 s and 200 MB at 1M tickets,
+`wait4`, so each run is measured on its own). Goals: under 1.5 s and 200 MB at 1M tickets,
 and 10× more history costing under 1.5× the time. PostgreSQL gets a database of its own,
 dropped afterwards.
 """
@@ -41,7 +41,8 @@ from tests.scratch_pg import scratch_database  # noqa: E402
 TZ = ZoneInfo("Asia/Shanghai")
 BATCH = 20_000
 RUNS = 3
-GOAL_SECONDS = 2.0
+# Issue 16: a command a person types answers quickly, at a million tickets too.
+GOAL_SECONDS = 1.5
 GOAL_MB = 200.0
 GOAL_SCALING = 1.5
 CATEGORIES = ("product", "logistics", "service", "other")

@@ -19,6 +19,7 @@ from bot.services.monthly_report import MonthlyReport
 from bot.services.scoreboard import AgentLine
 from handlers.common import esc
 from handlers.render import category_name, days, duration
+from scoring import OverdueRule
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,
     DSR_MIN,
@@ -45,7 +46,7 @@ TARGET_LABELS = {
     DISPUTE_REFUND_RATE_MAX: N_("Dispute refund rate"),
     QUALITY_REFUND_RATE_MAX: N_("Quality refund rate"),
     SATISFACTION_MIN: N_("Satisfaction (month)"),
-    OPEN_OVER_5D_MAX: N_("Open over 5 days"),
+    OPEN_OVER_5D_MAX: N_("Open over %(days)s days"),
     REFUND_HOURS_MAX: N_("Refund time, median hours"),
     INTERVENTION_RATE_MAX: N_("Platform intervention rate"),
     DSR_MIN: N_("DSR, lowest of the three"),
@@ -53,6 +54,14 @@ TARGET_LABELS = {
     FIRST_TIME_FIX_RATE_MIN: N_("First-time fix (month)"),
     MEDIAN_REPLY_MINUTES_MAX: N_("Median reply time (minutes)"),
 }
+
+
+def target_label(name: str, overdue: OverdueRule) -> str:
+    """A team target's name as people read it; the open-ticket one with the configured days."""
+    label = _(TARGET_LABELS[name])
+    if name == OPEN_OVER_5D_MAX:
+        return label % {"days": days(overdue.escalate_after_days)}
+    return label
 
 
 def percent(rate: float | None) -> str:
@@ -326,7 +335,7 @@ def report_text(report: MonthlyReport, *, limit: int = MESSAGE_LIMIT) -> str:
     if report.targets:
         for result in report.targets:
             actual = _figure(result.name, result.actual)
-            tail.append(f"{_(TARGET_LABELS[result.name])}: {actual}{mark(result)}")
+            tail.append(f"{target_label(result.name, report.overdue)}: {actual}{mark(result)}")
         if report.bonus_at_risk:
             tail.append(_("❌ <b>Team bonus forfeited</b>: a target was missed this month."))
         else:

@@ -685,6 +685,22 @@ async def test_a_chart_process_let_go_leaves_on_its_own() -> None:
     assert child.returncode == 0
 
 
+async def test_the_open_ticket_target_is_named_and_counted_by_the_configured_days(
+    db_url: str,
+) -> None:
+    """[followup] escalate_after_days = 10: ticket #4, open 8 days 15 hours on March 1,
+    is not over 10 days, and the report says "over 10 days", not the domain's default 5."""
+    kefu = await start(db_url, followup={"remind_after_days": 3, "escalate_after_days": 10})
+    try:
+        await february(kefu)
+        table, _document = await kefu.say(MANAGER, "/report 2026-02", chat=TEAM_CHAT)
+        body = table.text or ""
+        assert "Open over 10 days: 0 ✅ (≤ 1)" in body
+        assert "Open over 5 days" not in body
+    finally:
+        await kefu.stop()
+
+
 async def test_kefu_digest_and_report_explain_bad_input(
     db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

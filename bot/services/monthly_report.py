@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.db import Database
 from bot.services import conversation, more_shop_figures, scoreboard, shop_figures
 from bot.services.scoreboard import AgentLine
-from scoring import TargetResult, bonus_at_risk, local_day
+from scoring import OverdueRule, TargetResult, bonus_at_risk, local_day
 from scoring.months import month_period_utc, month_start, next_month
 
 
@@ -30,6 +30,8 @@ class MonthlyReport:
     agents: tuple[AgentLine, ...]
     targets: tuple[TargetResult, ...]
     currency: str
+    # The follow-up thresholds the open-ticket target was counted with.
+    overdue: OverdueRule
 
     @property
     def bonus_at_risk(self) -> bool:
@@ -163,4 +165,5 @@ async def build_report(
         ),
         targets=targets,
         currency=settings.scoring.currency,
+        overdue=settings.followup.overdue,
     )
