@@ -209,7 +209,7 @@ async def test_the_update_queue_lets_out_no_more_than_may_be_in_hand() -> None:
         queue.put_nowait(update)
     assert [await queue.get(), await queue.get()] == [a, b]
     third = asyncio.ensure_future(queue.get())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one turn of the loop: the getter runs until it has to wait
     assert not third.done()  # two in hand, none finished: the poller must wait
     queue.task_done()
     assert await asyncio.wait_for(third, 1) is c
@@ -224,7 +224,7 @@ async def test_the_update_queue_holds_back_a_persons_backlog() -> None:
         queue.put_nowait(update)
     assert [await queue.get(), await queue.get()] == [first, second]
     waiting = asyncio.ensure_future(queue.get())
-    await asyncio.sleep(0.01)
+    await asyncio.sleep(0)  # one turn of the loop: the getter runs until it has to wait
     assert not waiting.done()  # the third waits, and so does everyone behind it
 
     async def handle() -> None:

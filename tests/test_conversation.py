@@ -5,9 +5,7 @@ reaches a customer, and delivery across Telegram failures."""
 from __future__ import annotations
 
 import asyncio
-import re
 from datetime import timedelta
-from typing import Any
 
 from sqlmodel import select
 
@@ -23,33 +21,10 @@ from tests.harness import (
     STRANGER,
     TEAM_CHAT,
     Kefu,
-    Person,
     only,
     settings_for,
 )
-
-LINK = re.compile(r"https://t\.me/kefu_test_bot\?start=([A-Za-z0-9_-]+)")
-
-
-async def running(db_url: str, **sections: dict[str, Any]) -> Kefu:
-    return await Kefu(settings_for(db_url, **sections)).start()
-
-
-async def linked_ticket(
-    kefu: Kefu, customer: Person = CUSTOMER, text: str = "Parcel arrived broken order:A1"
-) -> int:
-    """The agent logs a ticket in the team chat and `customer` opens its link."""
-    reply = only(await kefu.say(AGENT, f"/ticket {text}", chat=TEAM_CHAT))
-    match = LINK.search(reply.text or "")
-    assert match, reply.text
-    number = int(re.search(r"#(\d+)", reply.text or "").group(1))  # type: ignore[union-attr]
-    await kefu.say(customer, f"/start {match.group(1)}")
-    return number
-
-
-async def agent_in_private(kefu: Kefu, agent: Person = AGENT) -> None:
-    """The agent has a private chat with the bot, so relays can reach them there."""
-    await kefu.say(agent, "/help")
+from tests.steps import agent_in_private, linked_ticket, running
 
 
 async def messages(kefu: Kefu) -> list[ConversationMessage]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tests.harness import AGENT, CUSTOMER, CUSTOMER_EN, STRANGER, TEAM_CHAT, Kefu, only
-from tests.test_conversation import linked_ticket
+from tests.steps import linked_ticket
 
 
 async def story(kefu: Kefu) -> None:

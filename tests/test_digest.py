@@ -20,7 +20,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import col, select
@@ -48,10 +47,9 @@ from tests.harness import (
     Person,
     settings_for,
 )
+from tests.steps import LINK, approx, ok, travel
 from tests.webtools import eventually
 
-TZ = ZoneInfo("Asia/Shanghai")
-LINK = re.compile(r"\?start=([A-Za-z0-9_-]+)")
 PNG = b"\x89PNG\r\n\x1a\n"
 TARGETS = {
     "refund_rate_max": 0.01,  # 0.75 % → met
@@ -60,12 +58,6 @@ TARGETS = {
     "satisfaction_min": 8,  # 7.67 → missed
     "open_over_5d_max": 1,  # 1 → met
 }
-
-
-def travel(when: str) -> None:
-    """Move the clock to `YYYY-MM-DD HH:MM` in the team's zone."""
-    target = datetime.fromisoformat(when).replace(tzinfo=TZ)
-    clock.advance(target - clock.now())
 
 
 async def start(db_url: str, telegram: FakeTelegram | None = None, **sections: Any) -> Kefu:
@@ -81,16 +73,6 @@ async def team(db_url: str) -> Any:
         yield running
     finally:
         await running.stop()
-
-
-async def ok(kefu: Kefu, who: Person, text: str) -> list[SentMessage]:
-    """A command in the sender's private chat, which must be answered.
-
-    Private, because the rate limiter lets a bot post only 20 messages a minute in a group.
-    """
-    sent = await kefu.say(who, text)
-    assert sent, f"no answer to {text!r}"
-    return sent
 
 
 async def log(kefu: Kefu, who: Person, when: str, text: str, customer: Person | None) -> None:
@@ -316,17 +298,6 @@ CSV_ROWS = [
         "no", "1.00", "0", "0.00", "625.00", "0.00", "0.00",
     ],
 ]  # fmt: skip
-
-
-def approx(value: Any) -> Any:
-    """The expected JSON with every float compared to within rounding noise."""
-    if isinstance(value, dict):
-        return {key: approx(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [approx(item) for item in value]
-    if isinstance(value, float):
-        return pytest.approx(value, rel=1e-9)
-    return value
 
 
 def write_config(path: Path, db_url: str) -> Path:

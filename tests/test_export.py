@@ -10,7 +10,7 @@ from pathlib import Path
 from bot import cli
 from bot.services.export import CSV_HEADER
 from tests.harness import AGENT, AGENT2, CUSTOMER_EN, MANAGER, Kefu
-from tests.test_digest import LINK, ok, travel
+from tests.steps import LINK, ok, travel
 
 
 async def scripted(kefu: Kefu) -> None:

@@ -46,10 +46,10 @@ from tests.harness import (
 )
 from tests.pg_private import PrivatePostgres
 from tests.processes import clean_env, kefu_command, wait_for
+from tests.steps import LINK
 from tests.throttle import unthrottle
 from tests.webtools import eventually, free_port, metric
 
-LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 PING = "fault-test-ping"
 ACK = re.compile(r"Ticket #(\d+) logged")
 

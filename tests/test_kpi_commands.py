@@ -3,14 +3,11 @@ quality, and reading one's score."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
-
-from sqlmodel import select
 
 from bot import clock
 from bot.models import DailyOrders, Refund, SkillRating, Ticket, TicketEvent
-from scoring import local_day
 from tests.harness import (
     AGENT,
     AGENT2,
@@ -23,24 +20,7 @@ from tests.harness import (
     only,
     settings_for,
 )
-
-
-def today(kefu: Kefu) -> date:
-    return local_day(clock.now(), kefu.settings.team.tz)
-
-
-async def text_of(kefu: Kefu, who: object, command: str, chat: int = TEAM_CHAT) -> str:
-    return only(await kefu.say(who, command, chat=chat)).text or ""  # type: ignore[arg-type]
-
-
-async def rows(kefu: Kefu, model: type) -> list:  # type: ignore[type-arg]
-    async with kefu.runtime.db.transaction() as session:
-        return list(await session.exec(select(model)))
-
-
-async def log_ticket(kefu: Kefu, text: str = "Broken lid cat:product") -> None:
-    reply = await text_of(kefu, AGENT, f"/ticket {text}")
-    assert "#1" in reply, reply
+from tests.steps import log_ticket, rows, text_of, today
 
 
 async def test_refund_is_recorded_corrected_and_cancelled(kefu: Kefu) -> None:

@@ -21,7 +21,7 @@ from tests.harness import (
     only,
     settings_for,
 )
-from tests.test_conversation import agent_in_private, linked_ticket, running
+from tests.steps import agent_in_private, linked_ticket, running
 
 SWEEP = "reply-sweep"
 

@@ -47,9 +47,9 @@ from tests.harness import (
     settings_for,
 )
 from tests.processes import clean_env, kefu_command
+from tests.steps import LINK
 from tests.throttle import unthrottle
 
-LINK = re.compile(r"start=([A-Za-z0-9_-]+)")
 HELPER = Person(5001, "Frank", "frank_helper")
 APOLOGY = "something went wrong"
 

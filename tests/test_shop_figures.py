@@ -36,7 +36,7 @@ from bot.services import digest as digests
 from bot.services import monthly_report
 from handlers import digest_render
 from tests.harness import AGENT, AGENT2, MANAGER, Kefu, settings_for
-from tests.test_digest import approx, ok, travel
+from tests.steps import approx, ok, travel
 
 TARGETS = {
     "refund_rate_max": 0.05,  # 4 / 200 = 2 %: met

@@ -13,7 +13,7 @@ from bot import clock
 from bot.cli.orders import import_sales_file
 from bot.models import Complaint, DsrEntry, Intervention, Refund, Sale
 from tests.harness import AGENT, AGENT2, MANAGER, Kefu, settings_for
-from tests.test_kpi_commands import log_ticket, rows, text_of, today
+from tests.steps import log_ticket, rows, text_of, today
 
 
 async def test_refund_request_time_is_kept_and_checked(kefu: Kefu) -> None:

@@ -4,7 +4,6 @@ restarts."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -30,9 +29,9 @@ from tests.harness import (
     only,
     settings_for,
 )
+from tests.steps import LINK
 
 SWEEP = "survey-sweep"
-LINK = re.compile(r"https://t\.me/kefu_test_bot\?start=([A-Za-z0-9_-]+)")
 EN_LABELS = ["Very satisfied", "Satisfied", "Dissatisfied"]
 ZH_LABELS = ["非常满意", "满意", "不满意"]
 TW_LABELS = ["非常滿意", "滿意", "不滿意"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlmodel import select
@@ -20,9 +19,8 @@ from tests.harness import (
     Kefu,
     only,
 )
+from tests.steps import LINK
 from tests.throttle import unthrottle
-
-LINK = re.compile(r"https://t\.me/kefu_test_bot\?start=([A-Za-z0-9_-]+)")
 
 
 async def tickets_in_db(kefu: Kefu) -> list[Ticket]:
