@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import html
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
 from enum import Enum
 from typing import Any
 
@@ -23,6 +21,7 @@ from bot.process.runtime import Runtime
 from bot.services import team
 from bot.services.errors import InvalidInput, KefuError
 from bot.services.team import SeenUser
+from handlers.markup import esc
 
 log = logging.getLogger(__name__)
 
@@ -109,25 +108,11 @@ async def named_member(update: Update, rt: Runtime, ref: str | None) -> team.Mem
     raise InvalidInput(N_("Name the agent: a user id, an @username, or reply to their message."))
 
 
-def esc(value: object) -> str:
-    """User text inside our HTML messages."""
-    return html.escape(str(value), quote=False)
-
-
-def mention(user_id: int, name: str) -> str:
-    return f'<a href="tg://user?id={user_id}">{esc(name)}</a>'
-
-
 def language_for(rt: Runtime, role: Role | None, user: SeenUser) -> str:
     """Team members read the team's language; customers their own Telegram language."""
     if role is not None:
         return rt.settings.team.language
     return normalise(user.language_code, rt.settings.team.language)
-
-
-def team_time(moment: datetime, tz: tzinfo, *, year: bool = True) -> str:
-    """A moment as the team reads it, in the team's zone: every time shown goes through here."""
-    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M" if year else "%m-%d %H:%M")
 
 
 # Telegram shows a chat action for about 5 seconds, or until the bot's next message.

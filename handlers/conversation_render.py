@@ -10,8 +10,7 @@ from bot.i18n import N_, _
 from bot.models import Direction
 from bot.outbox.notices import Outgoing
 from bot.services.conversation import MAX_CAPTION, MAX_TEXT, Choice, Line, Page, Relayed, Waiting
-from handlers.common import esc, mention
-from handlers.render import duration
+from handlers.markup import duration, esc, mention
 
 PICK_PREFIX = "conv:pick:"
 PICK_PATTERN = r"^conv:pick:\d{1,9}$"

@@ -12,18 +12,9 @@ from bot.models import Role, TicketStatus
 from bot.services import customers
 from bot.services.customers import FileLine
 from bot.services.surveys import Rating
-from handlers.common import (
-    Caller,
-    Context,
-    Where,
-    command,
-    command_handler,
-    esc,
-    reply,
-    runtime,
-)
+from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
 from handlers.digest_render import money
-from handlers.render import status_name
+from handlers.markup import esc, status_name
 from handlers.survey_render import rating_name
 
 

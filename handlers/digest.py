@@ -29,11 +29,11 @@ from handlers.common import (
     Where,
     command,
     command_handler,
-    esc,
     reply,
     runtime,
     working,
 )
+from handlers.markup import esc
 from scoring.months import month_of
 
 

@@ -17,8 +17,7 @@ from bot.models import Category
 from bot.services.digest import Digest, DsrLine
 from bot.services.monthly_report import MonthlyReport
 from bot.services.scoreboard import AgentLine
-from handlers.common import esc
-from handlers.render import category_name, days, duration
+from handlers.markup import category_name, days, duration, esc
 from scoring import OverdueRule
 from scoring.targets import (
     DISPUTE_REFUND_RATE_MAX,

@@ -19,18 +19,9 @@ from bot.process.runtime import Runtime
 from bot.services import followups, tickets
 from bot.services.followups import Level, Overdue
 from bot.services.team import Member
-from handlers import parse, render
-from handlers.common import (
-    Caller,
-    Context,
-    Where,
-    button,
-    command,
-    esc,
-    mention,
-    reply,
-    runtime,
-)
+from handlers import markup, parse, render
+from handlers.common import Caller, Context, Where, button, command, reply, runtime
+from handlers.markup import esc, mention
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +70,7 @@ def _buttons(number: int) -> InlineKeyboardMarkup:
 def reminder_text(overdue: Overdue, *, in_team_chat: bool) -> str:
     values = {
         "number": overdue.number,
-        "age": render.duration(overdue.age),
+        "age": markup.duration(overdue.age),
         "agent": _tag(overdue.agent),
     }
     if in_team_chat:
@@ -95,8 +86,8 @@ def reminder_text(overdue: Overdue, *, in_team_chat: bool) -> str:
 def escalation_text(overdue: Overdue, escalate_after_days: float) -> str:
     headline = _("🚨 <b>Ticket #%(number)s has been open for %(age)s, over %(days)s days.</b>") % {
         "number": overdue.number,
-        "age": render.duration(overdue.age),
-        "days": render.days(escalate_after_days),
+        "age": markup.duration(overdue.age),
+        "days": markup.days(escalate_after_days),
     }
     managers = [m for m in overdue.managers if m.user_id != overdue.agent.user_id]
     lines = [headline, *_details(overdue), _("Agent: %(agent)s") % {"agent": _tag(overdue.agent)}]

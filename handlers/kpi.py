@@ -22,14 +22,13 @@ from handlers.common import (
     Where,
     command,
     command_handler,
-    esc,
     named_member,
     replied_user,
     reply,
     runtime,
-    team_time,
 )
 from handlers.digest_render import percent
+from handlers.markup import esc, team_time
 from scoring.months import month_of
 
 DISPUTE_WORDS = frozenset({"dispute", "纠纷", "糾紛"})

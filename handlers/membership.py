@@ -18,7 +18,8 @@ from bot.i18n import _, use_language
 from bot.outbox.notices import REGISTRY, Notice, Outgoing
 from bot.process.runtime import Runtime
 from bot.services import reach
-from handlers.common import Context, esc, runtime
+from handlers.common import Context, runtime
+from handlers.markup import esc
 from handlers.menu import refresh_commands
 
 GONE = frozenset({ChatMember.LEFT, ChatMember.BANNED})

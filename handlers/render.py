@@ -2,50 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
-from bot.i18n import N_, _
-from bot.models import Category, TicketStatus
+from bot.i18n import _
 from bot.services.tickets import TicketView
-from handlers.common import esc, team_time
+from handlers.markup import category_name, duration, esc, status_name, team_time
 from handlers.survey_render import state_line
-
-STATUS_NAMES = {
-    TicketStatus.OPEN: N_("open"),
-    TicketStatus.RESOLVED: N_("resolved"),
-    TicketStatus.CLOSED: N_("closed"),
-}
-CATEGORY_NAMES = {
-    Category.PRODUCT: N_("product"),
-    Category.LOGISTICS: N_("logistics"),
-    Category.SERVICE: N_("service"),
-    Category.OTHER: N_("other"),
-}
-
-
-def status_name(status: TicketStatus) -> str:
-    return _(STATUS_NAMES[status])
-
-
-def category_name(category: Category) -> str:
-    return _(CATEGORY_NAMES[category])
-
-
-def days(value: float) -> str:
-    """A configured number of days as people write it: 3, 2.5."""
-    return f"{value:g}"
-
-
-def duration(delta: timedelta) -> str:
-    """A short age such as "4d 3h" or "35m"."""
-    minutes = max(int(delta.total_seconds() // 60), 0)
-    days, minutes = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(minutes, 60)
-    if days:
-        return _("%(days)sd %(hours)sh") % {"days": days, "hours": hours}
-    if hours:
-        return _("%(hours)sh %(minutes)sm") % {"hours": hours, "minutes": minutes}
-    return _("%(minutes)sm") % {"minutes": minutes}
 
 
 def summary(ticket: TicketView, limit: int = 60) -> str:

@@ -10,8 +10,9 @@ from bot.models import Role
 from bot.services import complaints, dsr, interventions, orders, sales
 from bot.services.errors import InvalidInput
 from handlers import parse
-from handlers.common import Caller, Context, Where, command, command_handler, esc, reply, runtime
+from handlers.common import Caller, Context, Where, command, command_handler, reply, runtime
 from handlers.kpi import CANCEL_WORDS, money
+from handlers.markup import esc
 from scoring.figures import Dsr
 
 

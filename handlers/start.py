@@ -7,8 +7,9 @@ from telegram.ext import Application
 
 from bot.i18n import N_, _
 from bot.services import tickets
-from handlers import render
-from handlers.common import Caller, Context, command, command_handler, esc, reply, runtime
+from handlers import markup, render
+from handlers.common import Caller, Context, command, command_handler, reply, runtime
+from handlers.markup import esc
 from handlers.menu import commands_for
 
 
@@ -32,7 +33,7 @@ async def start(update: Update, context: Context, caller: Caller) -> None:
         % {
             "number": ticket.number,
             "summary": render.summary(ticket),
-            "status": render.status_name(ticket.status),
+            "status": markup.status_name(ticket.status),
         },
     )
 

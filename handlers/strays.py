@@ -18,7 +18,8 @@ from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, CallbackQueryHandler, TypeHandler
 
 from bot.i18n import _
-from handlers.common import Context, answer_button, esc, identify, reply
+from handlers.common import Context, answer_button, identify, reply
+from handlers.markup import esc
 from handlers.observe import log_fields
 from handlers.seen import finished
 

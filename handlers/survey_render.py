@@ -17,7 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.config import SurveyTexts
 from bot.i18n import N_, _
 from bot.services.surveys import Outcome, Rating, SurveyState, SurveyStatus
-from handlers.common import esc, mention, team_time
+from handlers.markup import esc, mention, team_time
 
 BUTTON_PREFIX = "sv:"
 BUTTON_PATTERN = r"^sv:"

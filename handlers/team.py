@@ -16,11 +16,11 @@ from handlers.common import (
     Where,
     command,
     command_handler,
-    esc,
     replied_user,
     reply,
     runtime,
 )
+from handlers.markup import esc
 from handlers.menu import refresh_commands
 
 

@@ -20,7 +20,7 @@ from bot.services import conversation, flows, tickets
 from bot.services.errors import Conflict, InvalidInput
 from bot.services.team import SeenUser
 from bot.services.tickets import NewTicket, Scope, TicketView
-from handlers import conversation_render, customers, parse, render
+from handlers import conversation_render, customers, markup, parse, render
 from handlers.common import (
     Caller,
     Context,
@@ -30,13 +30,13 @@ from handlers.common import (
     command,
     command_handler,
     drop_keyboard,
-    esc,
     handled_with_work,
     named_member,
     replied_user,
     reply,
     runtime,
 )
+from handlers.markup import esc
 from handlers.observe import log_fields
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ async def _logged(update: Update, context: Context, ticket: TicketView) -> None:
         )
     text %= {
         "number": ticket.number,
-        "category": render.category_name(ticket.category),
+        "category": markup.category_name(ticket.category),
         "customer": esc(ticket.customer_name or ""),
         "link": link,
     }
@@ -171,7 +171,7 @@ async def cancel(update: Update, context: Context, caller: Caller) -> None:
 def _category_buttons() -> InlineKeyboardMarkup:
     row = [
         InlineKeyboardButton(
-            render.category_name(category), callback_data=f"flow:cat:{category.value}"
+            markup.category_name(category), callback_data=f"flow:cat:{category.value}"
         )
         for category in Category
     ]
@@ -305,11 +305,11 @@ async def list_tickets(update: Update, context: Context, caller: Caller) -> None
         escalated = [t for t in found if rule.is_escalated(t.age(now))]
         overdue = [t for t in found if not rule.is_escalated(t.age(now))]
         lines = [
-            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.escalate_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": markup.days(rule.escalate_after_days)}
         ]
         lines += [render.line(t, now) for t in escalated] or ["—"]
         lines.append(
-            _("<b>Open over %(days)s days</b>") % {"days": render.days(rule.remind_after_days)}
+            _("<b>Open over %(days)s days</b>") % {"days": markup.days(rule.remind_after_days)}
         )
         lines += [render.line(t, now) for t in overdue] or ["—"]
     else:
